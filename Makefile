@@ -1,0 +1,44 @@
+# Two commands for a fresh machine: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+SITE = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+PYTEST_ARGS ?=
+
+.PHONY: install services demo test lint format stop bench clean
+
+install: $(VENV)/.stamp
+
+$(VENV)/.stamp: requirements.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt
+	# the repository root on sys.path: `import abbanoa`, `import api` from anywhere
+	echo "$(CURDIR)" > "$(SITE)/abbanoa-repo.pth"
+	touch $@
+
+services: install
+	local/services.sh up
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: services lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: services
+	local/demo.sh
+
+stop:
+	local/services.sh down
+
+bench: services
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .venv-bq .local .pytest_cache .ruff_cache

@@ -1,0 +1,198 @@
+"""One settings object, read from the environment, with local defaults.
+
+Every variable the platform reads is declared here (and documented in
+docs/configuration.md); Terraform and the compose file set the same names.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
+
+from abbanoa.errors import ConfigError
+
+# name -> (default for local runs, description). The one list of settings.
+ENV: dict[str, tuple[str | None, str]] = {
+    "ABBANOA_ENV": ("local", "local | test | production; production refuses local defaults for secrets"),
+    "DATABASE_URL": (
+        "postgresql+pg8000://postgres@127.0.0.1:5432/abbanoa",
+        "SQLAlchemy URL of the operational PostgreSQL database",
+    ),
+    "REDIS_URL": ("redis://127.0.0.1:6379/0", "Redis (Memorystore) URL; the cache, never the only copy"),
+    "REDIS_KEY_PREFIX": ("", "prefix put before every Redis key (isolates test sessions)"),
+    "GCP_PROJECT": ("abbanoa-local", "Google Cloud project id"),
+    "BQ_DATASET": ("water_network", "BigQuery dataset holding the warehouse tables"),
+    "BQ_LOCATION": ("EU", "BigQuery location"),
+    "BIGQUERY_EMULATOR_HOST": (
+        "http://127.0.0.1:9050",
+        "BigQuery emulator endpoint; empty string means real BigQuery",
+    ),
+    "PUBSUB_EMULATOR_HOST": ("127.0.0.1:8085", "Pub/Sub emulator host:port; empty string means real Pub/Sub"),
+    "TIMEZONE": ("Europe/Rome", "local time zone for days, night windows and reports"),
+    "ALERT_TOPIC": ("alerts", "Pub/Sub topic that anomaly, quality and compliance alerts go to"),
+    "JOB_TOPIC_PREFIX": ("job-", "Pub/Sub topic of a job is this prefix + the job name"),
+    "ALERT_WEBHOOK_URLS": ("", "comma-separated webhook URLs the notifier posts alerts to"),
+    "JWT_SECRET": (None, "HMAC key for API tokens; required in production (Secret Manager)"),
+    "API_URL": ("http://127.0.0.1:8000", "base URL of the API, used by the dashboard"),
+    "DASHBOARD_DATA_MODE": ("api", "api | hybrid | fallback: where the dashboard reads from"),
+    "CORS_ORIGINS": ("", "comma-separated origins allowed to call the API from a browser"),
+    "FORECAST_BACKEND": (
+        "local",
+        "local | bqml: statistical model here, BigQuery ML ARIMA_PLUS in production",
+    ),
+    "ANOMALY_BACKEND": (
+        "local",
+        "local | bqml: statistical detectors here, ML.DETECT_ANOMALIES in production",
+    ),
+    "RETENTION_RAW_DAYS": ("400", "days of raw readings kept; older partitions are dropped"),
+    "RETENTION_ROLLUP_DAYS": ("1825", "days of 5-minute/hourly/daily rollups kept"),
+    "RETENTION_LOG_DAYS": ("90", "days of job runs and quarantine rows kept"),
+    "PARTITIONS_AHEAD_DAYS": ("14", "daily readings partitions created ahead of the newest reading"),
+    "LOG_LEVEL": ("INFO", "logging level"),
+}
+
+
+def _env(name: str, environ: dict[str, str]) -> str | None:
+    default = ENV[name][0]
+    return environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "local"
+    database_url: str = ENV["DATABASE_URL"][0]
+    redis_url: str = ENV["REDIS_URL"][0]
+    redis_key_prefix: str = ""
+    gcp_project: str = "abbanoa-local"
+    bq_dataset: str = "water_network"
+    bq_location: str = "EU"
+    bigquery_emulator_host: str = ENV["BIGQUERY_EMULATOR_HOST"][0]
+    pubsub_emulator_host: str = ENV["PUBSUB_EMULATOR_HOST"][0]
+    timezone: str = "Europe/Rome"
+    alert_topic: str = "alerts"
+    job_topic_prefix: str = "job-"
+    alert_webhook_urls: tuple[str, ...] = ()
+    jwt_secret: str | None = None
+    api_url: str = "http://127.0.0.1:8000"
+    dashboard_data_mode: str = "api"
+    cors_origins: tuple[str, ...] = ()
+    forecast_backend: str = "local"
+    anomaly_backend: str = "local"
+    retention_raw_days: int = 400
+    retention_rollup_days: int = 1825
+    retention_log_days: int = 90
+    partitions_ahead_days: int = 14
+    log_level: str = "INFO"
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read every setting from the environment; raise ConfigError naming a bad one."""
+        environ = dict(os.environ if environ is None else environ)
+        values = {name: _env(name, environ) for name in ENV}
+
+        def integer(name: str) -> int:
+            try:
+                number = int(values[name])
+            except (TypeError, ValueError):
+                raise ConfigError(f"{name} must be an integer, got {values[name]!r}") from None
+            if number < 0:
+                raise ConfigError(f"{name} must not be negative, got {number}")
+            return number
+
+        def listing(name: str) -> tuple[str, ...]:
+            return tuple(part.strip() for part in (values[name] or "").split(",") if part.strip())
+
+        def choice(name: str, allowed: tuple[str, ...]) -> str:
+            value = (values[name] or "").strip().lower()
+            if value not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {values[name]!r}")
+            return value
+
+        settings = cls(
+            env=choice("ABBANOA_ENV", ("local", "test", "production")),
+            database_url=values["DATABASE_URL"],
+            redis_url=values["REDIS_URL"],
+            redis_key_prefix=values["REDIS_KEY_PREFIX"] or "",
+            gcp_project=values["GCP_PROJECT"],
+            bq_dataset=values["BQ_DATASET"],
+            bq_location=values["BQ_LOCATION"],
+            bigquery_emulator_host=values["BIGQUERY_EMULATOR_HOST"] or "",
+            pubsub_emulator_host=values["PUBSUB_EMULATOR_HOST"] or "",
+            timezone=values["TIMEZONE"],
+            alert_topic=values["ALERT_TOPIC"],
+            job_topic_prefix=values["JOB_TOPIC_PREFIX"],
+            alert_webhook_urls=listing("ALERT_WEBHOOK_URLS"),
+            jwt_secret=values["JWT_SECRET"] or None,
+            api_url=values["API_URL"].rstrip("/"),
+            dashboard_data_mode=choice("DASHBOARD_DATA_MODE", ("api", "hybrid", "fallback")),
+            cors_origins=listing("CORS_ORIGINS"),
+            forecast_backend=choice("FORECAST_BACKEND", ("local", "bqml")),
+            anomaly_backend=choice("ANOMALY_BACKEND", ("local", "bqml")),
+            retention_raw_days=integer("RETENTION_RAW_DAYS"),
+            retention_rollup_days=integer("RETENTION_ROLLUP_DAYS"),
+            retention_log_days=integer("RETENTION_LOG_DAYS"),
+            partitions_ahead_days=integer("PARTITIONS_AHEAD_DAYS"),
+            log_level=values["LOG_LEVEL"].upper(),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Check the shape of URLs and the production-only requirements."""
+        scheme = urlsplit(self.database_url).scheme
+        if not scheme.startswith("postgresql"):
+            raise ConfigError(
+                f"DATABASE_URL must be a postgresql:// URL (e.g. {ENV['DATABASE_URL'][0]}), "
+                f"got {self.database_url!r}"
+            )
+        if urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError(f"REDIS_URL must be a redis:// or rediss:// URL, got {self.redis_url!r}")
+        try:
+            from zoneinfo import ZoneInfo
+
+            ZoneInfo(self.timezone)
+        except Exception:
+            raise ConfigError(f"TIMEZONE {self.timezone!r} is not a known IANA time zone") from None
+        if self.env == "production":
+            if not self.jwt_secret or len(self.jwt_secret) < 32:
+                raise ConfigError("JWT_SECRET must be set (32+ characters) in production")
+            if self.bigquery_emulator_host or self.pubsub_emulator_host:
+                raise ConfigError("BIGQUERY_EMULATOR_HOST / PUBSUB_EMULATOR_HOST must be empty in production")
+
+    def with_(self, **changes) -> Settings:
+        """A copy with some settings changed (tests, per-request overrides)."""
+        return replace(self, **changes)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with the pg8000 driver made explicit."""
+        url = self.database_url
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+pg8000://" + url.split("://", 1)[1]
+        return url
+
+    def job_topic(self, job_name: str) -> str:
+        """The Pub/Sub topic a job listens on."""
+        return f"{self.job_topic_prefix}{job_name.replace('_', '-')}"
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_env()
+    return _settings
+
+
+def reset_settings(settings: Settings | None = None) -> None:
+    """Forget (or replace) the cached settings; tests call this after changing the environment."""
+    global _settings
+    _settings = settings
+
+
+__all__ = ["ENV", "Settings", "get_settings", "reset_settings"]

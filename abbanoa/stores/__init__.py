@@ -1,0 +1,1 @@
+"""Adapters that each own one store: PostgreSQL, Redis, BigQuery, Pub/Sub."""

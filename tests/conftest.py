@@ -1,0 +1,154 @@
+"""Fixtures against the real services: a fresh PostgreSQL database, Redis key prefix,
+Pub/Sub project and BigQuery dataset per test session (per xdist worker).
+
+A service that is not reachable fails the tests that need it, naming the service:
+`make test` starts them all (local/services.sh).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from abbanoa import migrations
+from abbanoa import settings as settings_module
+from abbanoa.settings import Settings
+from abbanoa.stores import cache as cache_module
+from abbanoa.stores import postgres
+
+RUN_ID = uuid.uuid4().hex[:10]
+
+# Tables whose rows tests create; emptied after each test using the `db` fixture.
+_KEEP = {"schema_migrations", "metrics"}
+
+
+def _require(service: str, check) -> None:
+    try:
+        check()
+    except Exception as exc:
+        pytest.fail(
+            f"{service} is required for this test and is not reachable: {exc}. "
+            "Start the local services with `make services` (local/services.sh up).",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    """The settings of this test session: its own database, key prefix, project and dataset."""
+    base = Settings.from_env({k: v for k, v in os.environ.items() if k != "ABBANOA_ENV"})
+    url = sa.make_url(base.sqlalchemy_url).set(database=f"abbanoa_test_{RUN_ID}")
+    return base.with_(
+        env="test",
+        database_url=url.render_as_string(hide_password=False),
+        redis_key_prefix=f"test:{RUN_ID}:",
+        gcp_project=f"test-{RUN_ID}",
+        bq_dataset=f"test_{RUN_ID}",
+        jwt_secret="test-secret-" + RUN_ID * 4,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(base_settings, monkeypatch):
+    """Every test sees the session settings through get_settings(); the environment is restored."""
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", base_settings.pubsub_emulator_host)
+    settings_module.reset_settings(base_settings)
+    yield
+    settings_module.reset_settings(None)
+
+
+@pytest.fixture(scope="session")
+def database(base_settings):
+    """A fresh, migrated database for the session; dropped at the end."""
+    _require("PostgreSQL", lambda: _admin_check(base_settings))
+    migrations.ensure_database(base_settings)
+    migrations.apply_all(base_settings)
+    yield base_settings
+    postgres.dispose_engines()
+    drop_database(base_settings)
+
+
+def _admin_check(settings: Settings) -> None:
+    url = sa.make_url(settings.sqlalchemy_url).set(database="postgres")
+    eng = sa.create_engine(url)
+    try:
+        with eng.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    finally:
+        eng.dispose()
+
+
+def drop_database(settings: Settings) -> None:
+    url = sa.make_url(settings.sqlalchemy_url)
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(base_settings) -> Settings:
+    return base_settings
+
+
+@pytest.fixture
+def db(database):
+    """The session database's engine; every table emptied after the test."""
+    eng = postgres.engine(database)
+    yield eng
+    with eng.begin() as conn:
+        tables = conn.execute(
+            sa.text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename NOT LIKE 'readings_p%'"
+            )
+        ).scalars()
+        names = [t for t in tables if t not in _KEEP]
+        if names:
+            conn.exec_driver_sql(
+                "TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"
+            )
+
+
+@pytest.fixture
+def cache(base_settings):
+    """A Cache on the real Redis under this session's prefix; its keys are removed after."""
+    c = cache_module.Cache(base_settings)
+    _require("Redis", lambda: cache_module.client(base_settings).ping())
+    yield c
+    cache_module.reset_clients()
+    r = cache_module.client(base_settings)
+    keys = list(r.scan_iter(match=f"{base_settings.redis_key_prefix}*", count=1000))
+    if keys:
+        r.delete(*keys)
+
+
+@pytest.fixture(scope="session")
+def warehouse(base_settings):
+    """The BigQuery emulator with this session's dataset and every warehouse table."""
+    from abbanoa.stores.bigquery import Warehouse
+
+    wh = Warehouse(base_settings)
+    _require(f"BigQuery emulator ({base_settings.bigquery_emulator_host})", wh.check)
+    wh.create_all()
+    yield wh
+    wh.client.delete_dataset(wh.dataset, delete_contents=True, not_found_ok=True)
+
+
+@pytest.fixture(scope="session")
+def pubsub_project(base_settings):
+    """The Pub/Sub emulator, reachable, for this session's project."""
+    from abbanoa.stores import pubsub
+
+    def check():
+        list(
+            pubsub.publisher(base_settings).list_topics(
+                request={"project": f"projects/{base_settings.gcp_project}"}, timeout=5
+            )
+        )
+
+    _require(f"Pub/Sub emulator ({base_settings.pubsub_emulator_host})", check)
+    return base_settings.gcp_project
