@@ -31,7 +31,6 @@ ENV: dict[str, tuple[str | None, str]] = {
     "PUBSUB_EMULATOR_HOST": ("127.0.0.1:8085", "Pub/Sub emulator host:port; empty string means real Pub/Sub"),
     "TIMEZONE": ("Europe/Rome", "local time zone for days, night windows and reports"),
     "ALERT_TOPIC": ("alerts", "Pub/Sub topic that anomaly, quality and compliance alerts go to"),
-    "JOB_TOPIC_PREFIX": ("job-", "Pub/Sub topic of a job is this prefix + the job name"),
     "ALERT_WEBHOOK_URLS": ("", "comma-separated webhook URLs the notifier posts alerts to"),
     "JWT_SECRET": (None, "HMAC key for API tokens; required in production (Secret Manager)"),
     "API_URL": ("http://127.0.0.1:8000", "base URL of the API, used by the dashboard"),
@@ -71,7 +70,6 @@ class Settings:
     pubsub_emulator_host: str = ENV["PUBSUB_EMULATOR_HOST"][0]
     timezone: str = "Europe/Rome"
     alert_topic: str = "alerts"
-    job_topic_prefix: str = "job-"
     alert_webhook_urls: tuple[str, ...] = ()
     jwt_secret: str | None = None
     api_url: str = "http://127.0.0.1:8000"
@@ -122,7 +120,6 @@ class Settings:
             pubsub_emulator_host=values["PUBSUB_EMULATOR_HOST"] or "",
             timezone=values["TIMEZONE"],
             alert_topic=values["ALERT_TOPIC"],
-            job_topic_prefix=values["JOB_TOPIC_PREFIX"],
             alert_webhook_urls=listing("ALERT_WEBHOOK_URLS"),
             jwt_secret=values["JWT_SECRET"] or None,
             api_url=values["API_URL"].rstrip("/"),
@@ -172,10 +169,6 @@ class Settings:
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             url = "postgresql+pg8000://" + url.split("://", 1)[1]
         return url
-
-    def job_topic(self, job_name: str) -> str:
-        """The Pub/Sub topic a job listens on."""
-        return f"{self.job_topic_prefix}{job_name.replace('_', '-')}"
 
 
 _settings: Settings | None = None

@@ -152,3 +152,27 @@ def pubsub_project(base_settings):
 
     _require(f"Pub/Sub emulator ({base_settings.pubsub_emulator_host})", check)
     return base_settings.gcp_project
+
+
+REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def subprocess_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment for a child process (CLI, functions-framework, API, Streamlit) that
+    uses this session's stores and imports this checkout's code."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "PYTHONPATH": str(REPO_ROOT),
+        "ABBANOA_ENV": "test",
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "REDIS_KEY_PREFIX": settings.redis_key_prefix,
+        "GCP_PROJECT": settings.gcp_project,
+        "BQ_DATASET": settings.bq_dataset,
+        "BIGQUERY_EMULATOR_HOST": settings.bigquery_emulator_host,
+        "PUBSUB_EMULATOR_HOST": settings.pubsub_emulator_host,
+        "JWT_SECRET": settings.jwt_secret or "",
+    }
+    env.update(extra)
+    return env
