@@ -29,6 +29,7 @@ ENV: dict[str, tuple[str | None, str]] = {
         "BigQuery emulator endpoint; empty string means real BigQuery",
     ),
     "PUBSUB_EMULATOR_HOST": ("127.0.0.1:8085", "Pub/Sub emulator host:port; empty string means real Pub/Sub"),
+    "DEFAULT_TENANT": ("abbanoa", "tenant that imported nodes and districts belong to unless told otherwise"),
     "TIMEZONE": ("Europe/Rome", "local time zone for days, night windows and reports"),
     "ALERT_TOPIC": ("alerts", "Pub/Sub topic that anomaly, quality and compliance alerts go to"),
     "ALERT_WEBHOOK_URLS": ("", "comma-separated webhook URLs the notifier posts alerts to"),
@@ -68,6 +69,7 @@ class Settings:
     bq_location: str = "EU"
     bigquery_emulator_host: str = ENV["BIGQUERY_EMULATOR_HOST"][0]
     pubsub_emulator_host: str = ENV["PUBSUB_EMULATOR_HOST"][0]
+    default_tenant: str = "abbanoa"
     timezone: str = "Europe/Rome"
     alert_topic: str = "alerts"
     alert_webhook_urls: tuple[str, ...] = ()
@@ -118,6 +120,7 @@ class Settings:
             bq_location=values["BQ_LOCATION"],
             bigquery_emulator_host=values["BIGQUERY_EMULATOR_HOST"] or "",
             pubsub_emulator_host=values["PUBSUB_EMULATOR_HOST"] or "",
+            default_tenant=values["DEFAULT_TENANT"],
             timezone=values["TIMEZONE"],
             alert_topic=values["ALERT_TOPIC"],
             alert_webhook_urls=listing("ALERT_WEBHOOK_URLS"),
