@@ -205,3 +205,13 @@ def test_bad_database_configuration_is_one_clear_line(url, expected):
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_every_setting_is_documented():
+    from pathlib import Path
+
+    from abbanoa.settings import ENV
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    missing = [name for name in ENV if f"`{name}`" not in text]
+    assert missing == []
