@@ -6,7 +6,7 @@ unit conversion, quarantine, staging + MERGE dedupe) against a plain
 
 Uses the configured PostgreSQL server and BigQuery (emulator locally) with a database
 and a dataset of its own, dropped at the end. Each side runs in a child process, so
-its peak memory (getrusage maxrss of that child) is its own.
+its peak memory (the child's VmHWM high-water mark) is its own.
 """
 
 from __future__ import annotations
@@ -83,7 +83,18 @@ def generate(directory: Path, rows: int, nodes: int = 250, seed: int = 7) -> tup
     return nodes_csv, readings_csv
 
 
-IMPORT_CHILD = """
+# The child's own high-water mark (VmHWM): getrusage's maxrss of a child also counts
+# the parent's memory at fork time, and the parent holds the generated data.
+PEAK = """
+def peak_mib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+"""
+
+IMPORT_CHILD = (
+    PEAK
+    + """
 import json, sys, time
 from abbanoa.settings import Settings
 from abbanoa.ingest.importer import import_paths
@@ -92,10 +103,13 @@ started = time.perf_counter()
 summary = import_paths([sys.argv[1]], settings, "bench", chunk_rows=int(sys.argv[2]), progress=False)
 print(json.dumps({"seconds": time.perf_counter() - started, "rows_read": summary.rows_read,
                   "loaded": summary.loaded, "duplicates": summary.duplicates,
-                  "quarantined": sum(summary.quarantined.values())}))
+                  "quarantined": sum(summary.quarantined.values()), "peak_mib": peak_mib()}))
 """
+)
 
-PLAIN_CHILD = """
+PLAIN_CHILD = (
+    PEAK
+    + """
 import json, sys, time
 from google.cloud import bigquery
 from abbanoa.settings import Settings
@@ -110,21 +124,20 @@ with open(sys.argv[1], "rb") as handle:
         handle, warehouse.table_id("plain_load"),
         job_config=bigquery.LoadJobConfig(source_format="CSV", skip_leading_rows=1, schema=fields))
     job.result()
-print(json.dumps({"seconds": time.perf_counter() - started}))
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mib": peak_mib()}))
 """
+)
 
 
 def run_child(code: str, args: list[str], env: dict[str, str]) -> tuple[dict, float]:
     """Run a Python child; returns its JSON output and its peak RSS in MiB."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=False
     )
-    out, err = child.stdout.read(), child.stderr.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"child failed ({child.returncode}):\n{err}")
-    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024  # Linux: KiB
+    if done.returncode != 0:
+        raise SystemExit(f"child failed ({done.returncode}):\n{done.stderr}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return result, result["peak_mib"]
 
 
 def main() -> int:
@@ -158,7 +171,9 @@ def main() -> int:
             started = time.perf_counter()
             nodes_csv, readings_csv = generate(Path(tmp), args.rows)
             size = readings_csv.stat().st_size / 2**20
-            print(f"generated {args.rows:,} readings ({size:.0f} MiB) in {time.perf_counter() - started:.1f} s")
+            print(
+                f"generated {args.rows:,} readings ({size:.0f} MiB) in {time.perf_counter() - started:.1f} s"
+            )
             import_paths([nodes_csv], settings, "bench", progress=False)
 
             plain, plain_rss = run_child(PLAIN_CHILD, [str(readings_csv)], env)

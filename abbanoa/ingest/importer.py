@@ -177,7 +177,7 @@ class _Import:
         for chunk in iter_chunks(path, formats.HEADERS[kind], chunk_rows=self.chunk_rows):
             summary.rows_read += len(chunk.frame) + len(chunk.malformed)
             self._malformed(chunk.malformed, summary, quarantine)
-            parsed = registry.parse_frame(kind, chunk.frame)
+            parsed = registry.parse_frame(kind, chunk.with_raw())
             self._apply_registry(kind, parsed, summary)
             rejected = pd.DataFrame(parsed.rejected, columns=["line_no", "raw", "reason", "detail"])
             summary.quarantined.update(rejected["reason"].tolist())
@@ -207,18 +207,21 @@ class _Import:
             for chunk in iter_chunks(path, formats.HEADERS[formats.READINGS], chunk_rows=self.chunk_rows):
                 summary.rows_read += len(chunk.frame) + len(chunk.malformed)
                 self._malformed(chunk.malformed, summary, quarantine)
-                self._validate_and_stage(chunk.frame, path, summary, quarantine, stage)
+                self._validate_and_stage(chunk.frame, path, summary, quarantine, stage, chunk)
                 bar.update(chunk.bytes_read)
             self._merge(stage, summary)
         finally:
             stage.drop()
 
-    def _validate_and_stage(self, frame, path, summary, quarantine, stage) -> None:
+    def _validate_and_stage(self, frame, path, summary, quarantine, stage, chunk=None) -> None:
         if frame.empty:
             return
         checked = validate_readings(frame, self.known_nodes(), self.now)
-        summary.quarantined.update(checked.rejected["reason"].tolist())
-        quarantine.add(checked.rejected)
+        rejected = checked.rejected
+        if "raw" not in rejected and chunk is not None:
+            rejected["raw"] = chunk.raw_of(rejected["line_no"])
+        summary.quarantined.update(rejected["reason"].tolist())
+        quarantine.add(rejected)
         valid = checked.valid
         if not valid.empty:
             valid["ts"] = iso_utc(valid["ts"])
@@ -266,7 +269,7 @@ class _Import:
                 summary.rows_read += len(chunk.frame) + len(chunk.malformed)
                 self._malformed(chunk.malformed, summary, quarantine)
                 if not chunk.frame.empty:
-                    readings, rejected, empty = selargius.explode(chunk.frame, columns, clock)
+                    readings, rejected, empty = selargius.explode(chunk.with_raw(), columns, clock)
                     summary.empty_cells += empty
                     summary.quarantined.update(rejected["reason"].tolist())
                     quarantine.add(rejected)

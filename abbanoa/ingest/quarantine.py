@@ -60,7 +60,8 @@ class QuarantineWriter:
 
     def _to_postgres(self, rows: pd.DataFrame) -> None:
         sql = sa.text(
-            "INSERT INTO quarantine (quarantined_at, tenant_id, source, line_no, reason, detail, raw, fingerprint) "
+            "INSERT INTO quarantine"
+            " (quarantined_at, tenant_id, source, line_no, reason, detail, raw, fingerprint) "
             "SELECT :at, :tenant, :source, * FROM unnest("
             "CAST(:line_no AS bigint[]), CAST(:reason AS text[]), CAST(:detail AS text[]), "
             "CAST(:raw AS text[]), CAST(:fingerprint AS text[])) "

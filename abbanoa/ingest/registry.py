@@ -266,7 +266,8 @@ def to_postgres(
         params = [{**{k: r[k] for k in TABLES[kind][1] + TABLES[kind][2]}, "t": tenant_id} for r in rows]
         conn.execute(
             sa.text(
-                "INSERT INTO districts (district_id, tenant_id, name) VALUES (:dma_id, :t, COALESCE(:name, :dma_id)) "
+                "INSERT INTO districts (district_id, tenant_id, name) "
+                "VALUES (:dma_id, :t, COALESCE(:name, :dma_id)) "
                 "ON CONFLICT (district_id) DO NOTHING"
             ),
             params,
@@ -274,7 +275,8 @@ def to_postgres(
         if not only_missing:
             conn.execute(
                 sa.text(
-                    "UPDATE districts SET name = COALESCE(:name, district_id), mains_length_km = :mains_length_km, "
+                    "UPDATE districts SET name = COALESCE(:name, district_id), "
+                    "mains_length_km = :mains_length_km, "
                     "service_connections = :service_connections, private_pipe_km = :private_pipe_km, "
                     "avg_pressure_m = :avg_pressure_m, "
                     "night_use_l_per_conn_h = COALESCE(:night_use_l_per_conn_h, night_use_l_per_conn_h), "
@@ -289,12 +291,14 @@ def to_postgres(
             if only_missing
             else "DO UPDATE SET name = EXCLUDED.name, node_type = EXCLUDED.node_type, "
             "latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude, "
-            "district_id = EXCLUDED.district_id, updated_at = now() WHERE nodes.tenant_id = EXCLUDED.tenant_id"
+            "district_id = EXCLUDED.district_id, updated_at = now() "
+            "WHERE nodes.tenant_id = EXCLUDED.tenant_id"
         )
         conn.execute(
             sa.text(
                 "INSERT INTO nodes (node_id, tenant_id, name, node_type, latitude, longitude, district_id) "
-                f"VALUES (:node_id, :t, :name, :node_type, :latitude, :longitude, :dma_id) ON CONFLICT (node_id) {update}"
+                "VALUES (:node_id, :t, :name, :node_type, :latitude, :longitude, :dma_id) "
+                f"ON CONFLICT (node_id) {update}"
             ),
             [{**_plain(r), "t": tenant_id} for r in rows],
         )
@@ -309,7 +313,8 @@ def to_postgres(
         update = "DO NOTHING" if only_missing else "DO UPDATE SET direction = EXCLUDED.direction"
         conn.execute(
             sa.text(
-                "INSERT INTO district_meters (district_id, node_id, direction) VALUES (:dma_id, :node_id, :direction) "
+                "INSERT INTO district_meters (district_id, node_id, direction) "
+                "VALUES (:dma_id, :node_id, :direction) "
                 f"ON CONFLICT (district_id, node_id) {update}"
             ),
             [{k: r[k] for k in ("dma_id", "node_id", "direction")} for r in rows],

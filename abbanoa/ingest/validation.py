@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from abbanoa.metrics import METRICS, UNIT_CONVERSIONS, normalise_unit
 
@@ -77,37 +78,67 @@ _MIN = {name: m.min_value for name, m in METRICS.items()}
 _MAX = {name: m.max_value for name, m in METRICS.items()}
 
 
+def _each_distinct(column: pd.Series, transform) -> pd.Series:
+    """Apply a vectorised `transform` to the distinct values only, then spread back: a
+    chunk has few distinct node ids, metrics, units and even timestamps."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    done = transform(pd.Series(uniques, dtype=object))
+    return pd.Series(np.asarray(done)[codes], index=column.index)
+
+
 def parse_timestamps(text: pd.Series) -> pd.Series:
     """ISO 8601 strings with `Z` or an offset -> UTC timestamps; NaT when unparseable or
     when the zone is missing (a naive time is ambiguous, so it is not guessed)."""
-    text = text.astype(str).str.strip()
-    ts = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
-    zoned = text.str.contains(_HAS_ZONE, regex=True, na=False)
-    return ts.where(zoned)
+
+    def parse(unique: pd.Series) -> pd.Series:
+        unique = unique.astype(str).str.strip()
+        ts = pd.to_datetime(unique, utc=True, format="ISO8601", errors="coerce")
+        return ts.where(unique.str.contains(_HAS_ZONE, regex=True, na=False))
+
+    codes, uniques = pd.factorize(text, use_na_sentinel=False)
+    parsed = parse(pd.Series(uniques, dtype=object))
+    return pd.Series(pd.DatetimeIndex(parsed).take(codes), index=text.index)
+
+
+def parse_numbers(text: pd.Series) -> pd.Series:
+    """Strings -> float64; NaN where not a number ('NaN' and 'inf' parse, and are caught later)."""
+    try:
+        return text.astype("float64")  # Arrow's cast: fast, but all-or-nothing
+    except (ValueError, TypeError, pa.ArrowInvalid):
+        pass
+    number = pd.to_numeric(text.astype(object), errors="coerce").astype("float64")
+    if number.isna().any():  # a value with spaces around it is still a number
+        retry = number.isna()
+        number[retry] = pd.to_numeric(text[retry].astype(str).str.strip(), errors="coerce")
+    return number
 
 
 def validate_readings(frame: pd.DataFrame, known_nodes: Collection[str], now: dt.datetime) -> Checked:
-    """Check a chunk of `timestamp,node_id,metric,value,unit` strings (+ line_no, raw)."""
+    """Check a chunk of `timestamp,node_id,metric,value,unit` strings (+ line_no, and raw
+    and part when present: they are carried over to the rejected rows)."""
+    known_set = known_nodes if isinstance(known_nodes, set | frozenset) else set(known_nodes)
     ts = parse_timestamps(frame["timestamp"])
-    node = frame["node_id"].astype(str).str.strip()
-    metric = frame["metric"].astype(str).str.strip().str.lower()
-    unit_key = metric + "|" + frame["unit"].astype(str).map(normalise_unit)
-    factor = unit_key.map(_FACTORS)
-    offset = unit_key.map(_OFFSETS)
-    number = pd.to_numeric(frame["value"].astype(str).str.strip(), errors="coerce")
-    value = number * factor + offset
-    low = metric.map(_MIN)
-    high = metric.map(_MAX)
+    node = _each_distinct(frame["node_id"], lambda u: u.astype(str).str.strip())
+    metric = _each_distinct(frame["metric"], lambda u: u.astype(str).str.strip().str.lower())
+    unit = _each_distinct(frame["unit"], lambda u: u.astype(str).map(normalise_unit))
+    unit_key = metric + "|" + unit
+    factor = _each_distinct(unit_key, lambda u: u.map(_FACTORS).astype("float64"))
+    offset = _each_distinct(unit_key, lambda u: u.map(_OFFSETS).astype("float64"))
+    known = _each_distinct(node, lambda u: u.isin(known_set))
+    is_metric = _each_distinct(metric, lambda u: u.isin(METRICS))
+    low = _each_distinct(metric, lambda u: u.map(_MIN).astype("float64"))
+    high = _each_distinct(metric, lambda u: u.map(_MAX).astype("float64"))
+    number = parse_numbers(frame["value"])
+    value = number * factor.astype("float64") + offset.astype("float64")
 
-    known = node.isin(known_nodes if isinstance(known_nodes, set | frozenset) else set(known_nodes))
     limit = pd.Timestamp(now).tz_convert("UTC") + FUTURE_TOLERANCE
     conditions = [
         ts.isna().to_numpy(),
         (ts > limit).to_numpy(),
-        (~metric.isin(METRICS)).to_numpy(),
+        ~is_metric.to_numpy(dtype=bool),
         factor.isna().to_numpy(),
-        (~known).to_numpy(),
-        ~np.isfinite(number.to_numpy(dtype="float64", na_value=np.nan)),
+        ~known.to_numpy(dtype=bool),
+        ~np.isfinite(number.to_numpy()),
         ((value < low) | (value > high)).to_numpy(),
     ]
     reasons = [
@@ -121,18 +152,19 @@ def validate_readings(frame: pd.DataFrame, known_nodes: Collection[str], now: dt
     ]
     reason = np.select(conditions, reasons, default="")
     bad = reason != ""
+    good = ~bad
 
     valid = pd.DataFrame(
         {
-            "ts": ts[~bad],
-            "node_id": node[~bad],
-            "metric": metric[~bad],
-            "value": value[~bad].astype("float64"),
-            "unit": metric[~bad].map(_CANONICAL_UNIT),
-            "line_no": frame["line_no"][~bad],
+            "ts": ts[good],
+            "node_id": node[good],
+            "metric": metric[good],
+            "value": value[good],
+            "unit": _each_distinct(metric[good], lambda u: u.map(_CANONICAL_UNIT)),
+            "line_no": frame["line_no"][good],
         }
     )
-    keep = ["line_no", "raw", "part"] if "part" in frame else ["line_no", "raw"]
+    keep = [c for c in ("line_no", "raw", "part") if c in frame]
     rejected = frame.loc[bad, keep].copy()
     rejected["reason"] = reason[bad]
     rejected["detail"] = [
@@ -147,7 +179,10 @@ def _detail(reason: str, row: pd.Series, converted: float, now: dt.datetime) -> 
     if reason == UNPARSEABLE_TIME:
         return f"timestamp {row['timestamp']!r} is not ISO 8601 with Z or a UTC offset"
     if reason == FUTURE_TIME:
-        return f"timestamp {row['timestamp']} is more than {FUTURE_TOLERANCE} after the import time {now:%Y-%m-%dT%H:%M:%SZ}"
+        return (
+            f"timestamp {row['timestamp']} is more than {FUTURE_TOLERANCE} "
+            f"after the import time {now:%Y-%m-%dT%H:%M:%SZ}"
+        )
     if reason == UNKNOWN_METRIC:
         return f"metric {row['metric']!r} is not one of {', '.join(METRICS)}"
     if reason == UNKNOWN_UNIT:
@@ -159,5 +194,8 @@ def _detail(reason: str, row: pd.Series, converted: float, now: dt.datetime) -> 
         return f"value {row['value']!r} is not a finite number"
     if reason == OUT_OF_RANGE:
         m = METRICS[metric]
-        return f"{converted:g} {m.unit} is outside the physical range of {metric} [{m.min_value:g}, {m.max_value:g}]"
+        return (
+            f"{converted:g} {m.unit} is outside the physical range of {metric} "
+            f"[{m.min_value:g}, {m.max_value:g}]"
+        )
     return reason

@@ -71,3 +71,26 @@ def test_the_reader_sets_aside_lines_of_the_wrong_shape_with_their_line_numbers(
 def test_the_sample_reports_are_selargius_reports():
     for path in DATA.glob("REPORT_NODI_SELARGIUS_*.csv"):
         assert formats.detect_kind(path) == formats.SELARGIUS
+
+
+def test_short_and_long_lines_are_found_among_well_formed_ones(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "timestamp,node_id,metric,value,unit\n"
+        "2025-01-01T00:00:00Z,N1,pressure,3,bar\r\n"
+        "2025-01-01T00:05:00Z,N1,pressure\n"
+        "\n"
+        '2025-01-01T00:10:00Z,"N,1",pressure,3,bar\n'
+        "2025-01-01T00:15:00Z,N1,pressure,3,bar,extra\n"
+        "2025-01-01T00:20:00Z,N1,pressure,3.1,bar\n"
+    )
+
+    (chunk,) = iter_chunks(path, formats.HEADERS[formats.READINGS])
+
+    assert chunk.frame["line_no"].tolist() == [2, 5, 7]
+    assert chunk.frame["node_id"].tolist() == ["N1", "N,1", "N1"]
+    assert [(n, detail) for n, _, detail in chunk.malformed] == [
+        (3, "expected 5 fields, found 3 fields"),
+        (6, "expected 5 fields, found 6 fields"),
+    ]
+    assert chunk.raw_of([6]) == ["2025-01-01T00:15:00Z,N1,pressure,3,bar,extra"]

@@ -97,7 +97,9 @@ def test_reimporting_the_same_files_changes_nothing(tmp_path, db, warehouse, ten
     assert (readings.loaded, readings.duplicates) == (0, 4)
 
 
-def test_rows_already_in_the_warehouse_are_absorbed_from_another_file(tmp_path, db, warehouse, tenant, network):
+def test_rows_already_in_the_warehouse_are_absorbed_from_another_file(
+    tmp_path, db, warehouse, tenant, network
+):
     p = network["pressure"]
     first = tmp_path / "day1.csv"
     first.write_text(
@@ -123,7 +125,9 @@ def test_the_registry_reaches_postgresql_and_the_warehouse(tmp_path, db, warehou
     import_paths(network["files"], warehouse.settings, tenant, now=NOW)
 
     with db.connect() as conn:
-        assert conn.execute(sa.text("SELECT 1 FROM tenants WHERE tenant_id = :t"), {"t": tenant}).scalar() == 1
+        assert (
+            conn.execute(sa.text("SELECT 1 FROM tenants WHERE tenant_id = :t"), {"t": tenant}).scalar() == 1
+        )
         district = conn.execute(
             sa.text("SELECT name, mains_length_km, service_connections FROM districts WHERE tenant_id = :t"),
             {"t": tenant},
@@ -165,12 +169,15 @@ def _counts(db, warehouse, tenant) -> dict:
 
     with db.connect() as conn:
         pg = {
-            table: conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": tenant}).scalar()
+            table: conn.execute(
+                sa.text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": tenant}
+            ).scalar()
             for table in ("quarantine", "nodes", "districts")
         }
     bq = {
         table: warehouse.query_rows(
-            f"SELECT count(*) AS n FROM `{{dataset}}.{table}` WHERE tenant_id = @t", [param("t", "STRING", tenant)]
+            f"SELECT count(*) AS n FROM `{{dataset}}.{table}` WHERE tenant_id = @t",
+            [param("t", "STRING", tenant)],
         )[0]["n"]
         for table in ("quarantine", "nodes", "districts")
     }
