@@ -8,12 +8,24 @@ import argparse
 HELP = "import CSV files (readings, nodes, district meters, districts, Selargius SCADA reports)"
 
 
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths", nargs="+", metavar="PATH", help="files to import; the kind is read from the header"
     )
     parser.add_argument("--tenant", default=None, help="tenant the data belongs to (default: DEFAULT_TENANT)")
-    parser.add_argument("--chunk-rows", type=int, default=None, help="rows validated and loaded at a time")
+    parser.add_argument(
+        "--chunk-rows", type=_positive, default=None, help="rows validated and loaded at a time"
+    )
 
 
 def run(args: argparse.Namespace, settings) -> int:

@@ -18,8 +18,9 @@ from abbanoa.stores.bigquery import Warehouse, schema
 
 # A staging table left behind by a crash expires by itself in BigQuery.
 STAGING_LIFETIME = dt.timedelta(days=1)
-# Rows spooled on disk before a load job (about 80 bytes each as CSV).
-SPOOL_ROWS = 5_000_000
+# Rows spooled on disk before a load job: about 80 bytes each as CSV, so a load stays
+# below the client's 100 MB upload chunk, which it holds in memory.
+SPOOL_ROWS = 500_000
 
 
 class Staging:
