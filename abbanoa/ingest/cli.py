@@ -20,7 +20,10 @@ def _positive(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "paths", nargs="+", metavar="PATH", help="files to import; the kind is read from the header"
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="files (or directories of CSV files) to import; the kind is read from the header",
     )
     parser.add_argument("--tenant", default=None, help="tenant the data belongs to (default: DEFAULT_TENANT)")
     parser.add_argument(

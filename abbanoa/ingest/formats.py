@@ -53,18 +53,27 @@ def kind_of_header(first_line: str) -> str | None:
     return None
 
 
+def _first_line(path: Path) -> str:
+    with path.open("rb") as handle:
+        raw = handle.readline(64 * 1024)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")  # SCADA exports are sometimes Windows-1252
+
+
+def kind_of_file(path: Path) -> str | None:
+    """The kind of an existing file, or None when its header is not one we know."""
+    return kind_of_header(_first_line(path))
+
+
 def detect_kind(path: Path) -> str:
     """Read the first line of `path` and name its kind; AbbanoaError (one line) otherwise."""
     if not path.exists():
         raise AbbanoaError(f"{path}: no such file")
     if not path.is_file():
         raise AbbanoaError(f"{path}: not a file")
-    with path.open("rb") as handle:
-        raw = handle.readline(64 * 1024)
-    try:
-        first = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        first = raw.decode("latin-1")  # SCADA exports are sometimes Windows-1252
+    first = _first_line(path)
     kind = kind_of_header(first)
     if kind is None:
         shown = first.strip()[:80] or "(empty file)"

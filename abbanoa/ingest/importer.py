@@ -47,6 +47,7 @@ class ImportSummary:
     tenant_id: str
     ingested_at: dt.datetime
     files: list[FileSummary] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # files of a directory with an unknown header
 
     @property
     def rows_read(self) -> int:
@@ -73,7 +74,7 @@ class ImportSummary:
 
     def lines(self) -> list[str]:
         """The summary as printed by the CLI."""
-        out = []
+        out = [f"{path}: skipped (not a known kind of file)" for path in self.skipped]
         for f in self.files:
             quarantined = sum(f.quarantined.values())
             extra = f", {f.empty_cells} empty cells" if f.empty_cells else ""
@@ -102,17 +103,28 @@ def import_paths(
 ) -> ImportSummary:
     """Import files of any accepted kind for a tenant; returns what was done."""
     tenant_id = tenant_id or settings.default_tenant
-    files = [Path(p) for p in paths]
+    kinds: dict[Path, str] = {}
+    skipped: list[str] = []
+    for given in map(Path, paths):
+        if given.is_dir():  # a directory: its CSV files of a known kind (e.g. a simulator's output)
+            for path in sorted(given.glob("*.csv")):
+                kind = formats.kind_of_file(path)
+                if kind is None:
+                    skipped.append(str(path))
+                else:
+                    kinds[path] = kind
+        else:
+            kinds[given] = formats.detect_kind(given)  # every file checked before any write
+    files = list(kinds)
     if not files:
-        raise AbbanoaError("nothing to import: give at least one file")
-    kinds = {path: formats.detect_kind(path) for path in files}  # all checked before any write
+        raise AbbanoaError(f"nothing to import in {', '.join(map(str, paths)) or 'no paths'}")
     ordered = sorted(files, key=lambda p: formats.IMPORT_ORDER.index(kinds[p]))
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     if progress is None:
         progress = sys.stderr.isatty()
 
     warehouse = _open_stores(settings)
-    summary = ImportSummary(tenant_id=tenant_id, ingested_at=now)
+    summary = ImportSummary(tenant_id=tenant_id, ingested_at=now, skipped=skipped)
     job = _Import(settings, warehouse, tenant_id, now, chunk_rows or CHUNK_ROWS, progress)
     for path in ordered:
         summary.files.append(job.run(path, kinds[path]))

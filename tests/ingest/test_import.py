@@ -191,3 +191,29 @@ def _fast_chunks(monkeypatch):
     from abbanoa.ingest import importer
 
     monkeypatch.setattr(importer, "CHUNK_ROWS", 5)
+
+
+def test_a_changed_node_is_updated_and_its_latest_warehouse_row_wins(
+    tmp_path, db, warehouse, tenant, network
+):
+    from abbanoa.stores.bigquery import param
+
+    import_paths(network["files"], warehouse.settings, tenant, now=NOW)
+    nodes = network["files"][1]
+    nodes.write_text(nodes.read_text().replace("Logger Piazza", "Logger Piazza Italia"))
+
+    later = NOW + dt.timedelta(hours=1)
+    summary = import_paths([nodes], warehouse.settings, tenant, now=later)
+
+    assert (summary.loaded, summary.duplicates) == (1, 1)
+    with db.connect() as conn:
+        name = conn.execute(sa.text("SELECT name FROM nodes WHERE node_id = :n"), {"n": network["pressure"]})
+        assert name.scalar() == "Logger Piazza Italia"
+    rows = warehouse.query_rows(
+        "SELECT name, updated_at FROM `{dataset}.nodes` WHERE node_id = @n ORDER BY updated_at",
+        [param("n", "STRING", network["pressure"])],
+    )
+    assert [(r["name"], r["updated_at"]) for r in rows] == [
+        ("Logger Piazza", NOW),
+        ("Logger Piazza Italia", later),
+    ]
