@@ -236,6 +236,11 @@ class _Import:
         quarantine.add(rejected)
         valid = checked.valid
         if not valid.empty:
+            first, last = valid["ts"].min().to_pydatetime(), valid["ts"].max().to_pydatetime()
+            if stage.time_range is None:
+                stage.time_range = ("ts", first, last)
+            else:
+                stage.time_range = ("ts", min(stage.time_range[1], first), max(stage.time_range[2], last))
             valid["ts"] = iso_utc(valid["ts"])
             valid["ingested_at"] = self.now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             valid["source"] = path.name
@@ -244,7 +249,11 @@ class _Import:
     def _merge(self, stage: Staging, summary: FileSummary) -> None:
         staged = stage.rows
         inserted = stage.merge_into(
-            "readings", keys=("node_id", "metric", "ts"), columns=READING_COLUMNS, order_by="line_no"
+            "readings",
+            keys=("node_id", "metric", "ts"),
+            columns=READING_COLUMNS,
+            order_by="line_no",
+            time_range=stage.time_range,
         )
         summary.loaded += inserted
         summary.duplicates += staged - inserted

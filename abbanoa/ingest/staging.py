@@ -41,6 +41,7 @@ class Staging:
         self.rows = 0
         self._spool = None
         self._spooled = 0
+        self.time_range: tuple[str, dt.datetime, dt.datetime] | None = None  # see merge_into
 
     def _create(self) -> None:
         table = bigquery.Table(self.table_id, schema=self.fields)
@@ -92,14 +93,32 @@ class Staging:
         self._spool = None
         self._spooled = 0
 
-    def merge_into(self, target: str, keys: tuple[str, ...], columns: tuple[str, ...], order_by: str) -> int:
+    def merge_into(
+        self,
+        target: str,
+        keys: tuple[str, ...],
+        columns: tuple[str, ...],
+        order_by: str,
+        time_range: tuple[str, dt.datetime, dt.datetime] | None = None,
+    ) -> int:
         """Insert the staged rows whose key is new to `target` (first by `order_by` wins);
-        returns the rows inserted. Drops the staging table."""
+        returns the rows inserted. Drops the staging table.
+
+        time_range (column, first, last) bounds the target's rows that can match, so that
+        BigQuery prunes the target's partitions instead of scanning the whole table."""
         self.flush()
         if not self.created:
             return 0
         try:
             on = " AND ".join(f"T.{k} = S.{k}" for k in keys)
+            params = []
+            if time_range is not None:
+                column, first, last = time_range
+                on += f" AND T.{column} BETWEEN @first AND @last"
+                params = [
+                    bigquery.ScalarQueryParameter("first", "TIMESTAMP", first),
+                    bigquery.ScalarQueryParameter("last", "TIMESTAMP", last),
+                ]
             cols = ", ".join(columns)
             values = ", ".join(f"S.{c}" for c in columns)
             sql = (
@@ -109,7 +128,9 @@ class Staging:
                 f"ON {on} "
                 f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values})"
             )
-            job = self.warehouse.client.query(sql)
+            job = self.warehouse.client.query(
+                sql, job_config=bigquery.QueryJobConfig(query_parameters=params)
+            )
             job.result()
             return int(job.num_dml_affected_rows or 0)
         finally:

@@ -159,6 +159,11 @@ def test_a_node_of_another_tenant_is_not_taken_over(tmp_path, db, warehouse, ten
     summary = import_paths([network["files"][1]], warehouse.settings, tenant + "x", now=NOW)
 
     assert summary.quarantined["tenant_conflict"] == 2
+    conflicts = [("nodes.csv", 2, "tenant_conflict"), ("nodes.csv", 3, "tenant_conflict")]
+    assert [q for q in postgres_quarantine(db, tenant + "x") if q[2] == "tenant_conflict"] == conflicts
+    assert [
+        q for q in warehouse_quarantine(warehouse, tenant + "x") if q[2] == "tenant_conflict"
+    ] == conflicts
     with db.connect() as conn:
         owners = set(conn.execute(sa.text("SELECT DISTINCT tenant_id FROM nodes")).scalars())
     assert owners == {tenant}

@@ -9,7 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from abbanoa.ingest.importer import import_paths
-from tests.ingest.conftest import postgres_quarantine, warehouse_readings
+from tests.ingest.conftest import postgres_quarantine, warehouse_quarantine, warehouse_readings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 AUTUMN = DATA / "REPORT_NODI_SELARGIUS_AGGREGATI_30_MIN_20241026230000_20241027040000.csv"
@@ -34,6 +34,7 @@ def test_the_reports_load_in_utc_with_their_district_and_meters(db, warehouse, t
     spring = [r["ts"] for r in flow if r["metric"] == "flow_rate" and r["ts"].year == 2025]
     assert [t.strftime("%H:%M") for t in spring] == ["00:00", "00:30", "01:00", "01:30"]  # no 02:00 local
     assert postgres_quarantine(db, tenant) == [(SPRING.name, 5, "nonexistent_local_time")]
+    assert warehouse_quarantine(warehouse, tenant) == [(SPRING.name, 5, "nonexistent_local_time")]
 
     autumn_file = summary.files[0]
     assert (autumn_file.rows_read, autumn_file.empty_cells) == (13, 1)
