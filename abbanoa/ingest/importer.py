@@ -24,6 +24,7 @@ from abbanoa.stores import postgres
 from abbanoa.stores.bigquery import Warehouse
 
 CHUNK_ROWS = 50_000
+REGISTRY_CHUNK_ROWS = 1_000_000
 READING_COLUMNS = ("ts", "node_id", "metric", "value", "unit", "ingested_at", "source")
 
 
@@ -186,10 +187,13 @@ class _Import:
     # --- registry files ---------------------------------------------------------------
 
     def _registry(self, path, kind, summary, quarantine, bar) -> None:
-        for chunk in iter_chunks(path, formats.HEADERS[kind], chunk_rows=self.chunk_rows):
+        # one chunk for a whole registry file (they are small), so that a later line for
+        # the same id replaces an earlier one wherever it is
+        for chunk in iter_chunks(path, formats.HEADERS[kind], chunk_rows=REGISTRY_CHUNK_ROWS):
             summary.rows_read += len(chunk.frame) + len(chunk.malformed)
             self._malformed(chunk.malformed, summary, quarantine)
             parsed = registry.parse_frame(kind, chunk.with_raw())
+            summary.duplicates += parsed.superseded
             self._apply_registry(kind, parsed, summary)
             rejected = pd.DataFrame(parsed.rejected, columns=["line_no", "raw", "reason", "detail"])
             summary.quarantined.update(rejected["reason"].tolist())

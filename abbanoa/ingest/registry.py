@@ -40,6 +40,7 @@ class Parsed:
 
     rows: list[dict] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)  # line_no, raw, reason, detail
+    superseded: int = 0  # lines replaced by a later line for the same id
 
 
 # --- parsing (pure) -------------------------------------------------------------------
@@ -128,7 +129,9 @@ def parse_frame(kind: str, frame: pd.DataFrame) -> Parsed:
             )
             continue
         row["_line"] = (record["line_no"], record["raw"])
-        by_key[tuple(row[k] for k in keys)] = row
+        key = tuple(row[k] for k in keys)
+        parsed.superseded += key in by_key
+        by_key[key] = row
     parsed.rows = list(by_key.values())
     return parsed
 

@@ -222,3 +222,20 @@ def test_a_changed_node_is_updated_and_its_latest_warehouse_row_wins(
         ("Logger Piazza", NOW),
         ("Logger Piazza Italia", later),
     ]
+
+
+def test_a_later_line_for_the_same_node_replaces_an_earlier_one(tmp_path, db, warehouse, tenant, network):
+    nodes = network["files"][1]
+    with nodes.open("a") as handle:
+        handle.write(
+            f"{network['pressure']},Logger Piazza (moved),pressure_logger,39.2590,9.1702,{network['dma']}\n"
+        )
+
+    summary = import_paths([network["files"][0], nodes], warehouse.settings, tenant, now=NOW)
+
+    node_file = summary.files[1]
+    assert (node_file.rows_read, node_file.loaded, node_file.duplicates) == (4, 2, 1)
+    assert sum(node_file.quarantined.values()) == 1
+    with db.connect() as conn:
+        name = conn.execute(sa.text("SELECT name FROM nodes WHERE node_id = :n"), {"n": network["pressure"]})
+        assert name.scalar() == "Logger Piazza (moved)"
