@@ -157,8 +157,9 @@ def known_nodes(conn: sa.Connection, warehouse: Warehouse, tenant_id: str) -> se
         conn.execute(sa.text("SELECT node_id FROM nodes WHERE tenant_id = :t"), {"t": tenant_id}).scalars()
     )
     rows = warehouse.query_rows(
-        "SELECT node_id FROM `{dataset}.nodes` WHERE tenant_id = @t "
-        "QUALIFY ROW_NUMBER() OVER (PARTITION BY node_id ORDER BY updated_at DESC) = 1",
+        "SELECT node_id FROM (SELECT node_id, tenant_id FROM `{dataset}.nodes` "
+        "QUALIFY ROW_NUMBER() OVER (PARTITION BY node_id ORDER BY updated_at DESC) = 1) "
+        "WHERE tenant_id = @t",
         [_param("t", tenant_id)],
     )
     ids.update(r["node_id"] for r in rows)
