@@ -131,9 +131,7 @@ print(json.dumps({"seconds": time.perf_counter() - started, "peak_mib": peak_mib
 
 def run_child(code: str, args: list[str], env: dict[str, str]) -> tuple[dict, float]:
     """Run a Python child; returns its JSON output and its peak RSS in MiB."""
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=False
-    )
+    done = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"child failed ({done.returncode}):\n{done.stderr}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -149,9 +147,7 @@ def main() -> int:
     run_id = uuid.uuid4().hex[:8]
     base = Settings.from_env()
     database = sa.make_url(base.sqlalchemy_url).set(database=f"abbanoa_bench_{run_id}")
-    settings = base.with_(
-        database_url=database.render_as_string(hide_password=False), bq_dataset=f"bench_{run_id}"
-    )
+    settings = base.with_(database_url=database.render_as_string(hide_password=False), bq_dataset=f"bench_{run_id}")
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO),
@@ -171,9 +167,7 @@ def main() -> int:
             started = time.perf_counter()
             nodes_csv, readings_csv = generate(Path(tmp), args.rows)
             size = readings_csv.stat().st_size / 2**20
-            print(
-                f"generated {args.rows:,} readings ({size:.0f} MiB) in {time.perf_counter() - started:.1f} s"
-            )
+            print(f"generated {args.rows:,} readings ({size:.0f} MiB) in {time.perf_counter() - started:.1f} s")
             import_paths([nodes_csv], settings, "bench", progress=False)
 
             plain, plain_rss = run_child(PLAIN_CHILD, [str(readings_csv)], env)

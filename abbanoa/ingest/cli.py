@@ -26,9 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="files (or directories of CSV files) to import; the kind is read from the header",
     )
     parser.add_argument("--tenant", default=None, help="tenant the data belongs to (default: DEFAULT_TENANT)")
-    parser.add_argument(
-        "--chunk-rows", type=_positive, default=None, help="rows validated and loaded at a time"
-    )
+    parser.add_argument("--chunk-rows", type=_positive, default=None, help="rows validated and loaded at a time")
 
 
 def run(args: argparse.Namespace, settings) -> int:

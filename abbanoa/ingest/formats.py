@@ -79,7 +79,6 @@ def detect_kind(path: Path) -> str:
         shown = first.strip()[:80] or "(empty file)"
         expected = "; ".join(f"{k}: {','.join(h)}" for k, h in HEADERS.items())
         raise AbbanoaError(
-            f"{path}: unrecognised header {shown!r}; expected {expected}; "
-            "or a Selargius SCADA report (DATA;ORA;...)"
+            f"{path}: unrecognised header {shown!r}; expected {expected}; or a Selargius SCADA report (DATA;ORA;...)"
         )
     return kind

@@ -153,9 +153,7 @@ def ensure_tenant(conn: sa.Connection, tenant_id: str) -> None:
 
 def known_nodes(conn: sa.Connection, warehouse: Warehouse, tenant_id: str) -> set[str]:
     """Node ids of the tenant in the PostgreSQL registry or the warehouse node registry."""
-    ids = set(
-        conn.execute(sa.text("SELECT node_id FROM nodes WHERE tenant_id = :t"), {"t": tenant_id}).scalars()
-    )
+    ids = set(conn.execute(sa.text("SELECT node_id FROM nodes WHERE tenant_id = :t"), {"t": tenant_id}).scalars())
     rows = warehouse.query_rows(
         "SELECT node_id FROM (SELECT node_id, tenant_id FROM `{dataset}.nodes` "
         "QUALIFY ROW_NUMBER() OVER (PARTITION BY node_id ORDER BY updated_at DESC) = 1) "
@@ -175,9 +173,7 @@ def _param(name, value):
 def _owners(conn: sa.Connection, table: str, column: str, ids: list[str]) -> dict[str, str]:
     if not ids:
         return {}
-    result = conn.execute(
-        sa.text(f"SELECT {column}, tenant_id FROM {table} WHERE {column} = ANY(:ids)"), {"ids": ids}
-    )
+    result = conn.execute(sa.text(f"SELECT {column}, tenant_id FROM {table} WHERE {column} = ANY(:ids)"), {"ids": ids})
     return {row[0]: row[1] for row in result}
 
 
@@ -249,9 +245,7 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def to_postgres(
-    conn: sa.Connection, kind: str, rows: list[dict], tenant_id: str, *, only_missing=False
-) -> None:
+def to_postgres(conn: sa.Connection, kind: str, rows: list[dict], tenant_id: str, *, only_missing=False) -> None:
     """Upsert into the tenant's PostgreSQL registry (never touching another tenant's rows)."""
     if not rows:
         return
@@ -309,9 +303,7 @@ def to_postgres(
     elif kind == formats.DISTRICT_METERS:
         # a meter node known only to the warehouse registry gets its PostgreSQL row here
         conn.execute(
-            sa.text(
-                "INSERT INTO nodes (node_id, tenant_id) VALUES (:n, :t) ON CONFLICT (node_id) DO NOTHING"
-            ),
+            sa.text("INSERT INTO nodes (node_id, tenant_id) VALUES (:n, :t) ON CONFLICT (node_id) DO NOTHING"),
             [{"n": r["node_id"], "t": tenant_id} for r in rows],
         )
         update = "DO NOTHING" if only_missing else "DO UPDATE SET direction = EXCLUDED.direction"

@@ -155,9 +155,7 @@ class LocalClock:
         """(UTC timestamps, unparseable mask, nonexistent mask)."""
         ora = ora.astype(str).str.strip()
         ora = ora.where(ora.str.len() != 5, ora + ":00")  # HH:MM
-        naive = pd.to_datetime(
-            data.astype(str).str.strip() + " " + ora, format="%d/%m/%Y %H:%M:%S", errors="coerce"
-        )
+        naive = pd.to_datetime(data.astype(str).str.strip() + " " + ora, format="%d/%m/%Y %H:%M:%S", errors="coerce")
         zone = ZoneInfo(self.timezone)
         summer = naive.dt.tz_localize(zone, ambiguous=np.ones(len(naive), bool), nonexistent="NaT")
         winter = naive.dt.tz_localize(zone, ambiguous=np.zeros(len(naive), bool), nonexistent="NaT")
@@ -174,9 +172,7 @@ class LocalClock:
         return local.dt.tz_convert("UTC"), unparseable, nonexistent
 
 
-def explode(
-    chunk: pd.DataFrame, columns: list[Column], clock: LocalClock
-) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+def explode(chunk: pd.DataFrame, columns: list[Column], clock: LocalClock) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """A chunk of report rows (DATA, ORA, c2.., line_no, raw) -> (readings in the
     readings-file shape + part, rejected lines, empty cells)."""
     ts, unparseable, nonexistent = clock.to_utc(chunk["DATA"], chunk["ORA"])
@@ -229,8 +225,6 @@ def explode(
     readings = (
         pd.concat(pieces, ignore_index=True)
         if pieces
-        else pd.DataFrame(
-            columns=["timestamp", "node_id", "metric", "value", "unit", "line_no", "raw", "part"]
-        )
+        else pd.DataFrame(columns=["timestamp", "node_id", "metric", "value", "unit", "line_no", "raw", "part"])
     )
     return readings, rejected.reset_index(drop=True), empty

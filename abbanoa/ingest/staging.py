@@ -128,9 +128,7 @@ class Staging:
                 f"ON {on} "
                 f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values})"
             )
-            job = self.warehouse.client.query(
-                sql, job_config=bigquery.QueryJobConfig(query_parameters=params)
-            )
+            job = self.warehouse.client.query(sql, job_config=bigquery.QueryJobConfig(query_parameters=params))
             job.result()
             return int(job.num_dml_affected_rows or 0)
         finally:

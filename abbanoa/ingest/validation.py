@@ -168,8 +168,7 @@ def validate_readings(frame: pd.DataFrame, known_nodes: Collection[str], now: dt
     rejected = frame.loc[bad, keep].copy()
     rejected["reason"] = reason[bad]
     rejected["detail"] = [
-        _detail(r, frame.loc[i], v, now)
-        for i, r, v in zip(frame.index[bad], reason[bad], value[bad], strict=True)
+        _detail(r, frame.loc[i], v, now) for i, r, v in zip(frame.index[bad], reason[bad], value[bad], strict=True)
     ]
     return Checked(valid=valid.reset_index(drop=True), rejected=rejected.reset_index(drop=True))
 
@@ -194,8 +193,5 @@ def _detail(reason: str, row: pd.Series, converted: float, now: dt.datetime) -> 
         return f"value {row['value']!r} is not a finite number"
     if reason == OUT_OF_RANGE:
         m = METRICS[metric]
-        return (
-            f"{converted:g} {m.unit} is outside the physical range of {metric} "
-            f"[{m.min_value:g}, {m.max_value:g}]"
-        )
+        return f"{converted:g} {m.unit} is outside the physical range of {metric} [{m.min_value:g}, {m.max_value:g}]"
     return reason

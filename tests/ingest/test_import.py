@@ -97,9 +97,7 @@ def test_reimporting_the_same_files_changes_nothing(tmp_path, db, warehouse, ten
     assert (readings.loaded, readings.duplicates) == (0, 4)
 
 
-def test_rows_already_in_the_warehouse_are_absorbed_from_another_file(
-    tmp_path, db, warehouse, tenant, network
-):
+def test_rows_already_in_the_warehouse_are_absorbed_from_another_file(tmp_path, db, warehouse, tenant, network):
     p = network["pressure"]
     first = tmp_path / "day1.csv"
     first.write_text(
@@ -125,9 +123,7 @@ def test_the_registry_reaches_postgresql_and_the_warehouse(tmp_path, db, warehou
     import_paths(network["files"], warehouse.settings, tenant, now=NOW)
 
     with db.connect() as conn:
-        assert (
-            conn.execute(sa.text("SELECT 1 FROM tenants WHERE tenant_id = :t"), {"t": tenant}).scalar() == 1
-        )
+        assert conn.execute(sa.text("SELECT 1 FROM tenants WHERE tenant_id = :t"), {"t": tenant}).scalar() == 1
         district = conn.execute(
             sa.text("SELECT name, mains_length_km, service_connections FROM districts WHERE tenant_id = :t"),
             {"t": tenant},
@@ -161,9 +157,7 @@ def test_a_node_of_another_tenant_is_not_taken_over(tmp_path, db, warehouse, ten
     assert summary.quarantined["tenant_conflict"] == 2
     conflicts = [("nodes.csv", 2, "tenant_conflict"), ("nodes.csv", 3, "tenant_conflict")]
     assert [q for q in postgres_quarantine(db, tenant + "x") if q[2] == "tenant_conflict"] == conflicts
-    assert [
-        q for q in warehouse_quarantine(warehouse, tenant + "x") if q[2] == "tenant_conflict"
-    ] == conflicts
+    assert [q for q in warehouse_quarantine(warehouse, tenant + "x") if q[2] == "tenant_conflict"] == conflicts
     with db.connect() as conn:
         owners = set(conn.execute(sa.text("SELECT DISTINCT tenant_id FROM nodes")).scalars())
     assert owners == {tenant}
@@ -174,9 +168,7 @@ def _counts(db, warehouse, tenant) -> dict:
 
     with db.connect() as conn:
         pg = {
-            table: conn.execute(
-                sa.text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": tenant}
-            ).scalar()
+            table: conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": tenant}).scalar()
             for table in ("quarantine", "nodes", "districts")
         }
     bq = {
@@ -198,9 +190,7 @@ def _fast_chunks(monkeypatch):
     monkeypatch.setattr(importer, "CHUNK_ROWS", 5)
 
 
-def test_a_changed_node_is_updated_and_its_latest_warehouse_row_wins(
-    tmp_path, db, warehouse, tenant, network
-):
+def test_a_changed_node_is_updated_and_its_latest_warehouse_row_wins(tmp_path, db, warehouse, tenant, network):
     from abbanoa.stores.bigquery import param
 
     import_paths(network["files"], warehouse.settings, tenant, now=NOW)
@@ -227,9 +217,7 @@ def test_a_changed_node_is_updated_and_its_latest_warehouse_row_wins(
 def test_a_later_line_for_the_same_node_replaces_an_earlier_one(tmp_path, db, warehouse, tenant, network):
     nodes = network["files"][1]
     with nodes.open("a") as handle:
-        handle.write(
-            f"{network['pressure']},Logger Piazza (moved),pressure_logger,39.2590,9.1702,{network['dma']}\n"
-        )
+        handle.write(f"{network['pressure']},Logger Piazza (moved),pressure_logger,39.2590,9.1702,{network['dma']}\n")
 
     summary = import_paths([network["files"][0], nodes], warehouse.settings, tenant, now=NOW)
 

@@ -46,9 +46,7 @@ def test_the_reports_load_in_utc_with_their_district_and_meters(db, warehouse, t
                 sa.text("SELECT node_id, direction FROM district_meters WHERE district_id = 'selargius'")
             ).all()
         )
-        owner = conn.execute(
-            sa.text("SELECT tenant_id FROM districts WHERE district_id = 'selargius'")
-        ).scalar()
+        owner = conn.execute(sa.text("SELECT tenant_id FROM districts WHERE district_id = 'selargius'")).scalar()
     assert meters == {
         "selargius-nodo-via-sant-anna": 1,
         "selargius-nodo-via-seneca": 1,

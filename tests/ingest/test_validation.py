@@ -67,9 +67,7 @@ def test_a_clock_slightly_ahead_is_tolerated():
     ],
 )
 def test_values_are_converted_to_the_canonical_unit(metric, value, unit, expected, canonical):
-    checked = v.validate_readings(
-        frame(("2025-05-01T00:00:00+02:00", "N1", metric, value, unit)), {"N1"}, NOW
-    )
+    checked = v.validate_readings(frame(("2025-05-01T00:00:00+02:00", "N1", metric, value, unit)), {"N1"}, NOW)
 
     assert checked.rejected.empty
     row = checked.valid.iloc[0]
