@@ -16,9 +16,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--days", type=int, default=28, help="local calendar days to simulate (default 28)")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--seed", type=int, default=42, help="random seed (same seed, same files)")
-    parser.add_argument("--start", default=None,
-                        help="first local day (YYYY-MM-DD, local midnight) or an ISO instant with offset; "
-                             "default: DAYS days before today")
+    parser.add_argument(
+        "--start",
+        default=None,
+        help="first local day (YYYY-MM-DD, local midnight) or an ISO instant with offset; "
+        "default: DAYS days before today",
+    )
 
 
 def parse_start(text: str | None, days: int, timezone: str, today: date | None = None) -> datetime:
@@ -50,7 +53,9 @@ def run(args, settings) -> int:
     start = parse_start(args.start, args.days, settings.timezone)
     began = time.perf_counter()
     summary = simulate(Path(args.out), args.days, args.seed, start, settings.timezone)
-    print(f"simulated {summary.start:%Y-%m-%dT%H:%MZ} .. {summary.end:%Y-%m-%dT%H:%MZ} "
-          f"({summary.steps} steps of 5 min): {summary.rows} rows, {summary.events} labelled events "
-          f"-> {summary.out} in {time.perf_counter() - began:.1f} s")
+    print(
+        f"simulated {summary.start:%Y-%m-%dT%H:%MZ} .. {summary.end:%Y-%m-%dT%H:%MZ} "
+        f"({summary.steps} steps of 5 min): {summary.rows} rows, {summary.events} labelled events "
+        f"-> {summary.out} in {time.perf_counter() - began:.1f} s"
+    )
     return 0

@@ -16,9 +16,18 @@ def iso(t: datetime) -> str:
 
 
 def _event(id_, type_, dma, node, metric, start, end, magnitude, unit, description) -> dict:
-    return {"id": id_, "type": type_, "dma_id": dma, "node_id": node, "metric": metric,
-            "start": iso(start), "end": iso(end), "magnitude": magnitude, "unit": unit,
-            "description": description}
+    return {
+        "id": id_,
+        "type": type_,
+        "dma_id": dma,
+        "node_id": node,
+        "metric": metric,
+        "start": iso(start),
+        "end": iso(end),
+        "magnitude": magnitude,
+        "unit": unit,
+        "description": description,
+    }
 
 
 class FaultInjector:
@@ -33,27 +42,68 @@ class FaultInjector:
         i0 = self.times.index(start)
         return range(i0, i0 + int((end - start) / self.step))
 
-    def gap(self, series: dict, dma: str, node: str, metrics: list[str], start: datetime, end: datetime) -> None:
+    def gap(
+        self, series: dict, dma: str, node: str, metrics: list[str], start: datetime, end: datetime
+    ) -> None:
         for metric in metrics:
             for i in self._window(start, end):
                 series[(node, metric)][i] = None
-        self.events.append(_event(f"gap-{node}", "sensor_gap", dma, node, metrics[0] if len(metrics) == 1 else None,
-                                  start, end, round((end - start).total_seconds() / 3600, 2), "h",
-                                  f"{node} sent nothing ({', '.join(metrics)}) for the window"))
+        self.events.append(
+            _event(
+                f"gap-{node}",
+                "sensor_gap",
+                dma,
+                node,
+                metrics[0] if len(metrics) == 1 else None,
+                start,
+                end,
+                round((end - start).total_seconds() / 3600, 2),
+                "h",
+                f"{node} sent nothing ({', '.join(metrics)}) for the window",
+            )
+        )
 
-    def stuck(self, series: dict, dma: str, node: str, metric: str, unit: str, start: datetime, end: datetime) -> None:
+    def stuck(
+        self, series: dict, dma: str, node: str, metric: str, unit: str, start: datetime, end: datetime
+    ) -> None:
         window = self._window(start, end)
         frozen = series[(node, metric)][window[0]]
         for i in window:
             series[(node, metric)][i] = frozen
-        self.events.append(_event(f"stuck-{node}-{metric}", "stuck_value", dma, node, metric, start, end,
-                                  frozen, unit, f"{metric} at {node} frozen at {frozen} {unit}"))
+        self.events.append(
+            _event(
+                f"stuck-{node}-{metric}",
+                "stuck_value",
+                dma,
+                node,
+                metric,
+                start,
+                end,
+                frozen,
+                unit,
+                f"{metric} at {node} frozen at {frozen} {unit}",
+            )
+        )
 
-    def spike(self, series: dict, dma: str, node: str, metric: str, unit: str, at: datetime, delta: float) -> None:
+    def spike(
+        self, series: dict, dma: str, node: str, metric: str, unit: str, at: datetime, delta: float
+    ) -> None:
         i = self.times.index(at)
         series[(node, metric)][i] = round(series[(node, metric)][i] + delta, 3)
-        self.events.append(_event(f"spike-{node}-{metric}-{iso(at)}", "spike", dma, node, metric, at,
-                                  at + self.step, delta, unit, f"single {metric} reading off by {delta:+} {unit}"))
+        self.events.append(
+            _event(
+                f"spike-{node}-{metric}-{iso(at)}",
+                "spike",
+                dma,
+                node,
+                metric,
+                at,
+                at + self.step,
+                delta,
+                unit,
+                f"single {metric} reading off by {delta:+} {unit}",
+            )
+        )
 
     def duplicates(self, rows: list[Row], dma: str, node: str, start: datetime, end: datetime) -> list[Row]:
         lo, hi = iso(start), iso(end)
@@ -63,22 +113,49 @@ class FaultInjector:
             if row[1] == node and lo <= row[0] < hi:
                 out.append(row)
                 count += 1
-        self.events.append(_event(f"duplicates-{node}", "duplicates", dma, node, None, start, end, count, "rows",
-                                  f"every row of {node} in the window sent twice (identical)"))
+        self.events.append(
+            _event(
+                f"duplicates-{node}",
+                "duplicates",
+                dma,
+                node,
+                None,
+                start,
+                end,
+                count,
+                "rows",
+                f"every row of {node} in the window sent twice (identical)",
+            )
+        )
         return out
 
-    def out_of_order(self, rows: list[Row], dma: str, node: str, start: datetime, end: datetime,
-                     delay: timedelta) -> list[Row]:
+    def out_of_order(
+        self, rows: list[Row], dma: str, node: str, start: datetime, end: datetime, delay: timedelta
+    ) -> list[Row]:
         """The node's rows in the window arrive `delay` later in the file (a buffered upload)."""
         lo, hi, later = iso(start), iso(end), iso(end + delay)
         moved = [r for r in rows if r[1] == node and lo <= r[0] < hi]
         kept = [r for r in rows if not (r[1] == node and lo <= r[0] < hi)]
         at = next(i for i, r in enumerate(kept) if r[0] >= later)
-        self.events.append(_event(f"out-of-order-{node}", "out_of_order", dma, node, None, start, end, len(moved),
-                                  "rows", f"{node}'s rows of the window appear {delay} later in the file"))
+        self.events.append(
+            _event(
+                f"out-of-order-{node}",
+                "out_of_order",
+                dma,
+                node,
+                None,
+                start,
+                end,
+                len(moved),
+                "rows",
+                f"{node}'s rows of the window appear {delay} later in the file",
+            )
+        )
         return kept[:at] + moved + kept[at:]
 
-    def malformed(self, rows: list[Row], dma: str, node: str, metric: str, unit: str, at: datetime) -> list[Row]:
+    def malformed(
+        self, rows: list[Row], dma: str, node: str, metric: str, unit: str, at: datetime
+    ) -> list[Row]:
         """Rows no importer should accept: bad timestamps, non-numeric values, an unknown node."""
         t = iso(at)
         bad = [
@@ -92,7 +169,19 @@ class FaultInjector:
             (t, "UNKNOWN-NODE", "pressure", "2.9", "bar"),
         ]
         at_index = next(i for i, r in enumerate(rows) if r[0] >= t)
-        self.events.append(_event("malformed-1", "malformed_rows", None, None, None, at, at + self.step, len(bad),
-                                  "rows", "rows with an unparseable timestamp, a non-numeric or NaN value, "
-                                          "or an unknown node, inserted here in the file"))
+        self.events.append(
+            _event(
+                "malformed-1",
+                "malformed_rows",
+                None,
+                None,
+                None,
+                at,
+                at + self.step,
+                len(bad),
+                "rows",
+                "rows with an unparseable timestamp, a non-numeric or NaN value, "
+                "or an unknown node, inserted here in the file",
+            )
+        )
         return rows[:at_index] + bad + rows[at_index:]

@@ -31,8 +31,16 @@ class HydraulicResult:
     age_h: pd.DataFrame  # water age per node, hours
 
 
-def _configure(network: Network, n_steps: int, step_s: int, start: datetime, area_patterns: dict[str, np.ndarray],
-               leaks: list[Leak], times: list[datetime], episodes: list[Episode]) -> None:
+def _configure(
+    network: Network,
+    n_steps: int,
+    step_s: int,
+    start: datetime,
+    area_patterns: dict[str, np.ndarray],
+    leaks: list[Leak],
+    times: list[datetime],
+    episodes: list[Episode],
+) -> None:
     import wntr
     from wntr.network.controls import Control, ControlAction, SimTimeCondition, TimeOfDayCondition
 
@@ -70,8 +78,13 @@ def _configure(network: Network, n_steps: int, step_s: int, start: datetime, are
         host = wn.get_node(leak.junction)
         node = f"leak-{leak.id}"
         wn.add_pattern(f"pat-{leak.id}", leak_profile(leak, times))
-        wn.add_junction(node, base_demand=leak.full_lps / 1000.0, demand_pattern=f"pat-{leak.id}",
-                        elevation=host.elevation, coordinates=host.coordinates)
+        wn.add_junction(
+            node,
+            base_demand=leak.full_lps / 1000.0,
+            demand_pattern=f"pat-{leak.id}",
+            elevation=host.elevation,
+            coordinates=host.coordinates,
+        )
         wn.get_node(node).initial_quality = WATER_AGE_START_S
         wn.add_pipe(f"pipe-{leak.id}", leak.junction, node, length=1.0, diameter=0.3, roughness=130)
         network.districts[leak.dma_id].leak_junctions.add(node)
@@ -83,34 +96,56 @@ def _configure(network: Network, n_steps: int, step_s: int, start: datetime, are
             wn.remove_control(name)
     lake = wn.get_link("10")
     for hour, status in ((1, wntr.network.LinkStatus.Open), (15, wntr.network.LinkStatus.Closed)):
-        wn.add_control(f"lake-{hour}", Control(TimeOfDayCondition(wn, "=", hour * 3600, repeat=True),
-                                               ControlAction(lake, "status", status)))
+        wn.add_control(
+            f"lake-{hour}",
+            Control(
+                TimeOfDayCondition(wn, "=", hour * 3600, repeat=True), ControlAction(lake, "status", status)
+            ),
+        )
 
     # A pressure drop: the Quartucciu feed valve is shut (e.g. for works) and the district
     # hangs on its tank alone.
     for episode in episodes:
         if episode.kind != "pressure_drop":
             continue
-        link = wn.get_link(next(link for link, _, _ in network.districts[episode.dma_id].meters
-                                if link != _tank_link(network, episode.dma_id)))
-        for when, status in ((episode.start, wntr.network.LinkStatus.Closed),
-                             (episode.end, wntr.network.LinkStatus.Open)):
+        link = wn.get_link(
+            next(
+                link
+                for link, _, _ in network.districts[episode.dma_id].meters
+                if link != _tank_link(network, episode.dma_id)
+            )
+        )
+        for when, status in (
+            (episode.start, wntr.network.LinkStatus.Closed),
+            (episode.end, wntr.network.LinkStatus.Open),
+        ):
             seconds = (when - start).total_seconds()
-            wn.add_control(f"{episode.id}-{status}", Control(SimTimeCondition(wn, "=", seconds),
-                                                             ControlAction(link, "status", status)))
+            wn.add_control(
+                f"{episode.id}-{status}",
+                Control(SimTimeCondition(wn, "=", seconds), ControlAction(link, "status", status)),
+            )
 
 
 def _tank_link(network: Network, dma_id: str) -> str:
     for sensor in network.sensors:
         if sensor.dma_id == dma_id and sensor.node_type == "tank":
             tank = sensor.element
-    return next(link for link, _, _ in network.districts[dma_id].meters
-                if tank in (network.wn.get_link(link).start_node_name, network.wn.get_link(link).end_node_name))
+    return next(
+        link
+        for link, _, _ in network.districts[dma_id].meters
+        if tank in (network.wn.get_link(link).start_node_name, network.wn.get_link(link).end_node_name)
+    )
 
 
-def run_hydraulics(network: Network, start: datetime, times: list[datetime], step_s: int,
-                   area_patterns: dict[str, np.ndarray], leaks: list[Leak],
-                   episodes: list[Episode]) -> HydraulicResult:
+def run_hydraulics(
+    network: Network,
+    start: datetime,
+    times: list[datetime],
+    step_s: int,
+    area_patterns: dict[str, np.ndarray],
+    leaks: list[Leak],
+    episodes: list[Episode],
+) -> HydraulicResult:
     """Configure and run EPANET; results per 5-minute step in l/s, m and hours."""
     import wntr
 

@@ -110,7 +110,9 @@ def build_network() -> Network:
         ]
         expected = set(spec["cut_links"]) | {tank_link}
         if {name for name, _ in boundary} != expected:
-            raise RuntimeError(f"{spec['name']}: boundary {sorted(n for n, _ in boundary)} != {sorted(expected)}")
+            raise RuntimeError(
+                f"{spec['name']}: boundary {sorted(n for n, _ in boundary)} != {sorted(expected)}"
+            )
         prefix = spec["prefix"]
         for i, (name, link) in enumerate(sorted(boundary), start=1):
             into = 1 if link.end_node_name in members else -1
@@ -119,12 +121,22 @@ def build_network() -> Network:
             lat, lon = to_latlon(*wn.get_node(inside).coordinates)
             node_id = f"{prefix}-FM-{i:02d}"
             sensors.append(
-                Sensor(node_id, f"{spec['name']} {label}", "flow_meter", spec["dma_id"], name, lat, lon,
-                       ("flow_rate", "total_flow", "temperature"))
+                Sensor(
+                    node_id,
+                    f"{spec['name']} {label}",
+                    "flow_meter",
+                    spec["dma_id"],
+                    name,
+                    lat,
+                    lon,
+                    ("flow_rate", "total_flow", "temperature"),
+                )
             )
             district.meters.append((name, node_id, into))
         lat, lon = to_latlon(*wn.get_node(tank).coordinates)
-        sensors.append(Sensor(f"{prefix}-TK-01", tank_name, "tank", spec["dma_id"], tank, lat, lon, ("level",)))
+        sensors.append(
+            Sensor(f"{prefix}-TK-01", tank_name, "tank", spec["dma_id"], tank, lat, lon, ("level",))
+        )
         districts[spec["dma_id"]] = district
     for district, spec in zip(districts.values(), DISTRICT_SPECS, strict=True):
         sensors.extend(_field_sensors(wn, district, spec["prefix"]))
@@ -135,16 +147,31 @@ def _field_sensors(wn, district: District, prefix: str) -> list[Sensor]:
     """Pressure loggers (highest point, lowest point, centre) and quality probes (near, far)."""
     ranked = sorted(district.junctions, key=lambda j: (wn.get_node(j).elevation, j))
     inlet_nodes = [
-        n for link, _, _ in district.meters for n in (wn.get_link(link).start_node_name, wn.get_link(link).end_node_name)
+        n
+        for link, _, _ in district.meters
+        for n in (wn.get_link(link).start_node_name, wn.get_link(link).end_node_name)
         if n in district.junctions
     ]
     xs = [wn.get_node(j).coordinates for j in district.junctions]
     cx, cy = sum(x for x, _ in xs) / len(xs), sum(y for _, y in xs) / len(xs)
-    centre = min(district.junctions, key=lambda j: ((wn.get_node(j).coordinates[0] - cx) ** 2
-                                                     + (wn.get_node(j).coordinates[1] - cy) ** 2, j))
-    far = max(district.junctions, key=lambda j: (min(
-        (wn.get_node(j).coordinates[0] - wn.get_node(i).coordinates[0]) ** 2
-        + (wn.get_node(j).coordinates[1] - wn.get_node(i).coordinates[1]) ** 2 for i in inlet_nodes), j))
+    centre = min(
+        district.junctions,
+        key=lambda j: (
+            (wn.get_node(j).coordinates[0] - cx) ** 2 + (wn.get_node(j).coordinates[1] - cy) ** 2,
+            j,
+        ),
+    )
+    far = max(
+        district.junctions,
+        key=lambda j: (
+            min(
+                (wn.get_node(j).coordinates[0] - wn.get_node(i).coordinates[0]) ** 2
+                + (wn.get_node(j).coordinates[1] - wn.get_node(i).coordinates[1]) ** 2
+                for i in inlet_nodes
+            ),
+            j,
+        ),
+    )
     picks = [
         ("PL", 1, ranked[-1], "pressure_logger", "critical point (highest)", ("pressure",)),
         ("PL", 2, ranked[0], "pressure_logger", "low zone", ("pressure",)),
@@ -156,7 +183,9 @@ def _field_sensors(wn, district: District, prefix: str) -> list[Sensor]:
     for kind, n, junction, node_type, where, metrics in picks:
         lat, lon = to_latlon(*wn.get_node(junction).coordinates)
         name = f"{district.name} {node_type.replace('_', ' ')} {where}"
-        out.append(Sensor(f"{prefix}-{kind}-{n:02d}", name, node_type, district.dma_id, junction, lat, lon, metrics))
+        out.append(
+            Sensor(f"{prefix}-{kind}-{n:02d}", name, node_type, district.dma_id, junction, lat, lon, metrics)
+        )
     return out
 
 

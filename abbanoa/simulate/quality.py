@@ -26,8 +26,12 @@ def water_temperature(times: list[datetime], timezone: str, rng: np.random.Gener
         lt = t.astimezone(tz)
         doy = lt.timetuple().tm_yday
         hour = lt.hour + lt.minute / 60
-        out[i] = (16.5 + 6.5 * math.cos(2 * math.pi * (doy - 215) / 365.25)
-                  + 0.4 * math.cos(2 * math.pi * (hour - 16) / 24) + offset)
+        out[i] = (
+            16.5
+            + 6.5 * math.cos(2 * math.pi * (doy - 215) / 365.25)
+            + 0.4 * math.cos(2 * math.pi * (hour - 16) / 24)
+            + offset
+        )
     return out + rng.normal(0.0, 0.05, len(times))
 
 
@@ -61,5 +65,5 @@ def excursion_shape(times: list[datetime], start: datetime, end: datetime) -> np
     for i, t in enumerate(times):
         if start <= t < end:
             x = (t - start).total_seconds() / span
-            out[i] = math.sin(math.pi * x ** 0.6)
+            out[i] = math.sin(math.pi * x**0.6)
     return out

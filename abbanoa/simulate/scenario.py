@@ -36,8 +36,9 @@ def _at(start: datetime, total_s: float, fraction: float, step_s: int) -> dateti
     return start + timedelta(seconds=seconds)
 
 
-def plan_leaks(start: datetime, end: datetime, step_s: int, hosts: dict[str, list[str]],
-               mean_lps: dict[str, float], rng) -> list[Leak]:
+def plan_leaks(
+    start: datetime, end: datetime, step_s: int, hosts: dict[str, list[str]], mean_lps: dict[str, float], rng
+) -> list[Leak]:
     """Leaks spread over both districts, one at a time; four or more when the run is two weeks+."""
     total = (end - start).total_seconds()
     days = total / 86400

@@ -10,8 +10,15 @@ HEADERS = {
     "readings.csv": ("timestamp", "node_id", "metric", "value", "unit"),
     "nodes.csv": ("node_id", "name", "node_type", "latitude", "longitude", "dma_id"),
     "district_meters.csv": ("dma_id", "node_id", "direction"),
-    "districts.csv": ("dma_id", "name", "mains_length_km", "service_connections", "private_pipe_km",
-                      "avg_pressure_m", "night_use_l_per_conn_h"),
+    "districts.csv": (
+        "dma_id",
+        "name",
+        "mains_length_km",
+        "service_connections",
+        "private_pipe_km",
+        "avg_pressure_m",
+        "night_use_l_per_conn_h",
+    ),
     "truth.csv": ("ts", "dma_id", "inflow_m3", "consumption_m3", "leak_m3"),
 }
 
