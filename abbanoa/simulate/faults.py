@@ -38,13 +38,16 @@ class FaultInjector:
         self.step = timedelta(seconds=step_s)
         self.events: list[dict] = []
 
+    def clamp(self, end: datetime) -> datetime:
+        """A window's end, at most the end of the run."""
+        return min(end, self.times[-1] + self.step)
+
     def _window(self, start: datetime, end: datetime) -> range:
         i0 = self.times.index(start)
-        return range(i0, i0 + int((end - start) / self.step))
+        return range(i0, i0 + int((self.clamp(end) - start) / self.step))
 
-    def gap(
-        self, series: dict, dma: str, node: str, metrics: list[str], start: datetime, end: datetime
-    ) -> None:
+    def gap(self, series: dict, dma: str, node: str, metrics: list[str], start: datetime, end: datetime) -> None:
+        end = self.clamp(end)
         for metric in metrics:
             for i in self._window(start, end):
                 series[(node, metric)][i] = None
@@ -63,9 +66,8 @@ class FaultInjector:
             )
         )
 
-    def stuck(
-        self, series: dict, dma: str, node: str, metric: str, unit: str, start: datetime, end: datetime
-    ) -> None:
+    def stuck(self, series: dict, dma: str, node: str, metric: str, unit: str, start: datetime, end: datetime) -> None:
+        end = self.clamp(end)
         window = self._window(start, end)
         frozen = series[(node, metric)][window[0]]
         for i in window:
@@ -85,9 +87,7 @@ class FaultInjector:
             )
         )
 
-    def spike(
-        self, series: dict, dma: str, node: str, metric: str, unit: str, at: datetime, delta: float
-    ) -> None:
+    def spike(self, series: dict, dma: str, node: str, metric: str, unit: str, at: datetime, delta: float) -> None:
         i = self.times.index(at)
         series[(node, metric)][i] = round(series[(node, metric)][i] + delta, 3)
         self.events.append(
@@ -106,6 +106,7 @@ class FaultInjector:
         )
 
     def duplicates(self, rows: list[Row], dma: str, node: str, start: datetime, end: datetime) -> list[Row]:
+        end = self.clamp(end)
         lo, hi = iso(start), iso(end)
         out, count = [], 0
         for row in rows:
@@ -133,10 +134,11 @@ class FaultInjector:
         self, rows: list[Row], dma: str, node: str, start: datetime, end: datetime, delay: timedelta
     ) -> list[Row]:
         """The node's rows in the window arrive `delay` later in the file (a buffered upload)."""
+        end = self.clamp(end)
         lo, hi, later = iso(start), iso(end), iso(end + delay)
         moved = [r for r in rows if r[1] == node and lo <= r[0] < hi]
         kept = [r for r in rows if not (r[1] == node and lo <= r[0] < hi)]
-        at = next(i for i, r in enumerate(kept) if r[0] >= later)
+        at = next((i for i, r in enumerate(kept) if r[0] >= later), len(kept))
         self.events.append(
             _event(
                 f"out-of-order-{node}",
@@ -153,9 +155,7 @@ class FaultInjector:
         )
         return kept[:at] + moved + kept[at:]
 
-    def malformed(
-        self, rows: list[Row], dma: str, node: str, metric: str, unit: str, at: datetime
-    ) -> list[Row]:
+    def malformed(self, rows: list[Row], dma: str, node: str, metric: str, unit: str, at: datetime) -> list[Row]:
         """Rows no importer should accept: bad timestamps, non-numeric values, an unknown node."""
         t = iso(at)
         bad = [

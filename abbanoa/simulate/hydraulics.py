@@ -98,9 +98,7 @@ def _configure(
     for hour, status in ((1, wntr.network.LinkStatus.Open), (15, wntr.network.LinkStatus.Closed)):
         wn.add_control(
             f"lake-{hour}",
-            Control(
-                TimeOfDayCondition(wn, "=", hour * 3600, repeat=True), ControlAction(lake, "status", status)
-            ),
+            Control(TimeOfDayCondition(wn, "=", hour * 3600, repeat=True), ControlAction(lake, "status", status)),
         )
 
     # A pressure drop: the Quartucciu feed valve is shut (e.g. for works) and the district

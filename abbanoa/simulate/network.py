@@ -110,9 +110,7 @@ def build_network() -> Network:
         ]
         expected = set(spec["cut_links"]) | {tank_link}
         if {name for name, _ in boundary} != expected:
-            raise RuntimeError(
-                f"{spec['name']}: boundary {sorted(n for n, _ in boundary)} != {sorted(expected)}"
-            )
+            raise RuntimeError(f"{spec['name']}: boundary {sorted(n for n, _ in boundary)} != {sorted(expected)}")
         prefix = spec["prefix"]
         for i, (name, link) in enumerate(sorted(boundary), start=1):
             into = 1 if link.end_node_name in members else -1
@@ -134,9 +132,7 @@ def build_network() -> Network:
             )
             district.meters.append((name, node_id, into))
         lat, lon = to_latlon(*wn.get_node(tank).coordinates)
-        sensors.append(
-            Sensor(f"{prefix}-TK-01", tank_name, "tank", spec["dma_id"], tank, lat, lon, ("level",))
-        )
+        sensors.append(Sensor(f"{prefix}-TK-01", tank_name, "tank", spec["dma_id"], tank, lat, lon, ("level",)))
         districts[spec["dma_id"]] = district
     for district, spec in zip(districts.values(), DISTRICT_SPECS, strict=True):
         sensors.extend(_field_sensors(wn, district, spec["prefix"]))
@@ -183,9 +179,7 @@ def _field_sensors(wn, district: District, prefix: str) -> list[Sensor]:
     for kind, n, junction, node_type, where, metrics in picks:
         lat, lon = to_latlon(*wn.get_node(junction).coordinates)
         name = f"{district.name} {node_type.replace('_', ' ')} {where}"
-        out.append(
-            Sensor(f"{prefix}-{kind}-{n:02d}", name, node_type, district.dma_id, junction, lat, lon, metrics)
-        )
+        out.append(Sensor(f"{prefix}-{kind}-{n:02d}", name, node_type, district.dma_id, junction, lat, lon, metrics))
     return out
 
 

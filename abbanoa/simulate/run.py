@@ -79,9 +79,7 @@ def simulate(out: Path, days: int, seed: int, start: datetime, timezone: str) ->
     areas = list(network.districts) + ["trunk"]
     patterns = {area: demand_multipliers(times, timezone, rng) for area in areas}
     wn = network.wn
-    mean_lps = {
-        d: sum(wn.get_node(j).base_demand for j in x.junctions) * 1000 for d, x in network.districts.items()
-    }
+    mean_lps = {d: sum(wn.get_node(j).base_demand for j in x.junctions) * 1000 for d, x in network.districts.items()}
     hosts = {d: sorted(x.junctions) for d, x in network.districts.items()}
     leaks = plan_leaks(start, end, STEP_S, hosts, mean_lps, rng)
     episodes = plan_episodes(start, end, STEP_S)
@@ -94,9 +92,7 @@ def simulate(out: Path, days: int, seed: int, start: datetime, timezone: str) ->
         sensor_of[sensor.node_id] = sensor
         el = sensor.element
         if sensor.node_type == "flow_meter":
-            into = next(
-                s for link, node, s in network.districts[sensor.dma_id].meters if node == sensor.node_id
-            )
+            into = next(s for link, node, s in network.districts[sensor.dma_id].meters if node == sensor.node_id)
             raw = hyd.flow_lps[el].to_numpy(dtype=float)
             # the meter is mounted in the dominant flow direction; `direction` says if that enters the DMA
             sensor.orientation = 1 if raw.mean() >= 0 else -1
@@ -117,18 +113,12 @@ def simulate(out: Path, days: int, seed: int, start: datetime, timezone: str) ->
         elif sensor.node_type == "tank":
             series[(sensor.node_id, "level")] = hyd.pressure_m[el].to_numpy() + rng.normal(0, 0.005, n)
         elif sensor.node_type == "pressure_logger":
-            series[(sensor.node_id, "pressure")] = hyd.pressure_m[el].to_numpy() * BAR_PER_M + rng.normal(
-                0, 0.004, n
-            )
+            series[(sensor.node_id, "pressure")] = hyd.pressure_m[el].to_numpy() * BAR_PER_M + rng.normal(0, 0.004, n)
         else:
             temp = temperature_base + rng.normal(0, 0.1, n)
-            inflow = sum(
-                hyd.flow_lps[link].abs() for link, _, _ in network.districts[sensor.dma_id].meters
-            ).to_numpy()
+            inflow = sum(hyd.flow_lps[link].abs() for link, _, _ in network.districts[sensor.dma_id].meters).to_numpy()
             series[(sensor.node_id, "temperature")] = temp
-            series[(sensor.node_id, "free_chlorine")] = quality.free_chlorine(
-                hyd.age_h[el].to_numpy(), temp, rng
-            )
+            series[(sensor.node_id, "free_chlorine")] = quality.free_chlorine(hyd.age_h[el].to_numpy(), temp, rng)
             series[(sensor.node_id, "turbidity")] = quality.turbidity(inflow / inflow.mean(), rng)
             series[(sensor.node_id, "ph")] = quality.ph(n, rng)
             series[(sensor.node_id, "conductivity")] = quality.conductivity(n, rng)
@@ -142,9 +132,7 @@ def simulate(out: Path, days: int, seed: int, start: datetime, timezone: str) ->
     at = lambda f: times[int(n * f)]  # noqa: E731
     hours = lambda h: timedelta(hours=h * (0.5 if short else 1))  # noqa: E731
     injector.gap(series, "DMA-QRT", "QRT-PL-02", ["pressure"], at(0.40), at(0.40) + hours(4))
-    injector.gap(
-        series, "DMA-SEL", "SEL-QP-02", list(sensor_of["SEL-QP-02"].metrics), at(0.85), at(0.85) + hours(8)
-    )
+    injector.gap(series, "DMA-SEL", "SEL-QP-02", list(sensor_of["SEL-QP-02"].metrics), at(0.85), at(0.85) + hours(8))
     injector.stuck(series, "DMA-SEL", "SEL-PL-03", "pressure", "bar", at(0.33), at(0.33) + hours(6))
     for f, delta in ((0.20, 3.5), (0.21, -1.8), (0.23, 4.2)):
         injector.spike(series, "DMA-QRT", "QRT-PL-03", "pressure", "bar", at(f), delta)
@@ -158,9 +146,7 @@ def simulate(out: Path, days: int, seed: int, start: datetime, timezone: str) ->
                 if value is not None:
                     rows.append((stamp, sensor.node_id, metric, repr(value), UNITS[metric]))
     rows = injector.duplicates(rows, "DMA-SEL", "SEL-FM-01", at(0.45), at(0.45) + hours(2))
-    rows = injector.out_of_order(
-        rows, "DMA-QRT", "QRT-FM-01", at(0.65), at(0.65) + hours(1), timedelta(hours=3)
-    )
+    rows = injector.out_of_order(rows, "DMA-QRT", "QRT-FM-01", at(0.65), at(0.65) + hours(1), timedelta(hours=3))
     rows = injector.malformed(rows, "DMA-SEL", "SEL-PL-01", "pressure", "bar", at(0.5))
     events += injector.events
 
@@ -202,9 +188,7 @@ def _physics_events(network, hyd, leaks, episodes, series, times, main_meter, rn
     for episode in episodes:
         i0, i1 = times.index(episode.start), times.index(episode.end)
         if episode.kind == "pressure_drop":
-            loggers = [
-                s for s in network.sensors if s.dma_id == episode.dma_id and s.node_type == "pressure_logger"
-            ]
+            loggers = [s for s in network.sensors if s.dma_id == episode.dma_id and s.node_type == "pressure_logger"]
             before = max(0, i0 - (i1 - i0))
 
             def drop(s, i0=i0, i1=i1, before=before):
@@ -223,15 +207,11 @@ def _physics_events(network, hyd, leaks, episodes, series, times, main_meter, rn
                     "end": iso(episode.end),
                     "magnitude": round(drop(worst), 3),
                     "unit": "bar",
-                    "description": (
-                        "district feed valve shut, the district hangs on its tank (largest drop here)"
-                    ),
+                    "description": ("district feed valve shut, the district hangs on its tank (largest drop here)"),
                 }
             )
         else:
-            probe = next(
-                s for s in network.sensors if s.dma_id == episode.dma_id and s.node_type == "quality_probe"
-            )
+            probe = next(s for s in network.sensors if s.dma_id == episode.dma_id and s.node_type == "quality_probe")
             shape = quality.excursion_shape(times, episode.start, episode.end)
             peak_ntu = round(float(rng.uniform(3.0, 5.0)), 2)
             series[(probe.node_id, "turbidity")] = series[(probe.node_id, "turbidity")] + peak_ntu * shape

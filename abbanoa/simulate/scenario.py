@@ -85,8 +85,9 @@ def plan_episodes(start: datetime, end: datetime, step_s: int) -> list[Episode]:
     total = (end - start).total_seconds()
     days = total / 86400
     drop_f, qual_f = (0.08, 0.60) if days >= 14 else (0.12, 0.75)
-    drop_len = timedelta(hours=3)
-    qual_len = timedelta(hours=6)
+    # at most a tenth of the run each, so that a one-day run still holds them
+    drop_len = min(timedelta(hours=3), timedelta(seconds=total * 0.1 // step_s * step_s))
+    qual_len = min(timedelta(hours=6), timedelta(seconds=total * 0.1 // step_s * step_s))
     d0 = _at(start, total, drop_f, step_s)
     q0 = _at(start, total, qual_f, step_s)
     return [

@@ -179,9 +179,7 @@ def test_every_fault_type_is_labelled_and_visible_in_the_readings(run_dir):
         node, metric = event["node_id"], event["metric"]
         if event["type"] == "sensor_gap":
             assert not [
-                r
-                for r in raw
-                if r["node_id"] == node and t0 <= (_parse_ts(r["timestamp"]) or t0 - timedelta(1)) < t1
+                r for r in raw if r["node_id"] == node and t0 <= (_parse_ts(r["timestamp"]) or t0 - timedelta(1)) < t1
             ]
         elif event["type"] == "stuck_value":
             values = {v for ts, v in series[(node, metric)].items() if t0 <= ts < t1}
@@ -191,11 +189,7 @@ def test_every_fault_type_is_labelled_and_visible_in_the_readings(run_dir):
             jump = values[t0] - (values[t0 - timedelta(seconds=STEP_S)] + values[t1]) / 2
             assert abs(jump - event["magnitude"]) < 0.3 * abs(event["magnitude"])
         elif event["type"] == "duplicates":
-            rows = [
-                tuple(r.values())
-                for r in raw
-                if r["node_id"] == node and t0 <= _parse_ts(r["timestamp"]) < t1
-            ]
+            rows = [tuple(r.values()) for r in raw if r["node_id"] == node and t0 <= _parse_ts(r["timestamp"]) < t1]
             assert len(rows) == 2 * len(set(rows)) == 2 * event["magnitude"]
         elif event["type"] == "out_of_order":
             stamps = [_parse_ts(r["timestamp"]) for r in raw if r["node_id"] == node]
@@ -268,9 +262,7 @@ def test_four_week_plan_has_separate_leaks_in_both_districts():
     start = datetime(2026, 10, 1, tzinfo=UTC)
     end = start + timedelta(days=28)
     hosts = {"DMA-SEL": ["a", "b"], "DMA-QRT": ["c", "d"]}
-    leaks = plan_leaks(
-        start, end, STEP_S, hosts, {"DMA-SEL": 50.0, "DMA-QRT": 30.0}, np.random.default_rng(1)
-    )
+    leaks = plan_leaks(start, end, STEP_S, hosts, {"DMA-SEL": 50.0, "DMA-QRT": 30.0}, np.random.default_rng(1))
     assert len(leaks) >= 4
     assert {lk.kind for lk in leaks} == {"burst", "growing_leak"}
     assert {lk.dma_id for lk in leaks} == {"DMA-SEL", "DMA-QRT"}
@@ -282,3 +274,23 @@ def test_start_that_is_not_a_date_is_a_clear_error():
     with pytest.raises(AbbanoaError, match="not an ISO"):
         parse_start("next tuesday", 3, "Europe/Rome")
     assert parse_start("2026-03-27", 3, "Europe/Rome") == datetime(2026, 3, 26, 23, tzinfo=UTC)
+
+
+def test_autumn_change_day_has_25_local_hours_of_demand_following_local_time():
+    from abbanoa.simulate.demand import demand_multipliers, step_times
+
+    # given the local day of 25 October 2026 (clocks go back: 25 hours)
+    start = parse_start("2026-10-25", 1, "Europe/Rome")
+    end = parse_start("2026-10-26", 1, "Europe/Rome")
+    times = step_times(start, int((end - start).total_seconds() // STEP_S), STEP_S)
+    # when its demand multipliers are drawn
+    values = demand_multipliers(times, "Europe/Rome", np.random.default_rng(3))
+    # then there are 25 hours of steps and the Sunday peak is mid-morning local time, night lowest
+    assert len(times) == 25 * 12
+    hourly = defaultdict(list)
+    for t, v in zip(times, values, strict=True):
+        hourly[t.astimezone(ROME).hour].append(v)
+    assert len(hourly[2]) == 24  # 02:00-03:00 happens twice
+    means = {h: np.mean(v) for h, v in hourly.items()}
+    assert max(means, key=means.get) in (9, 10, 11, 12, 13)
+    assert min(means, key=means.get) in (2, 3, 4, 5)
