@@ -148,7 +148,7 @@ def _field_sensors(wn, district: District, prefix: str) -> list[Sensor]:
         for n in (wn.get_link(link).start_node_name, wn.get_link(link).end_node_name)
         if n in district.junctions
     ]
-    xs = [wn.get_node(j).coordinates for j in district.junctions]
+    xs = [wn.get_node(j).coordinates for j in sorted(district.junctions)]
     cx, cy = sum(x for x, _ in xs) / len(xs), sum(y for _, y in xs) / len(xs)
     centre = min(
         district.junctions,

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-CHLORINE_AT_SOURCE_MG_L = 0.75
+CHLORINE_AT_SOURCE_MG_L = 0.8
 # First-order bulk decay C = C0 exp(-k t) with temperature correction k(T) = k20 * theta^(T-20)
 # (EPANET 2.2 manual, "Water Quality Modeling: bulk flow reactions"; theta ~1.05-1.1).
-BULK_DECAY_PER_DAY_20C = 0.5
+BULK_DECAY_PER_DAY_20C = 0.3  # a typical treated-water bulk coefficient (0.1-1 per day)
 THETA = 1.07
 
 

@@ -79,7 +79,9 @@ def simulate(out: Path, days: int, seed: int, start: datetime, timezone: str) ->
     areas = list(network.districts) + ["trunk"]
     patterns = {area: demand_multipliers(times, timezone, rng) for area in areas}
     wn = network.wn
-    mean_lps = {d: sum(wn.get_node(j).base_demand for j in x.junctions) * 1000 for d, x in network.districts.items()}
+    mean_lps = {
+        d: sum(wn.get_node(j).base_demand for j in sorted(x.junctions)) * 1000 for d, x in network.districts.items()
+    }
     hosts = {d: sorted(x.junctions) for d, x in network.districts.items()}
     leaks = plan_leaks(start, end, STEP_S, hosts, mean_lps, rng)
     episodes = plan_episodes(start, end, STEP_S)
