@@ -19,6 +19,12 @@ import pandas as pd
 from abbanoa.simulate.network import Network
 from abbanoa.simulate.scenario import Episode, Leak, leak_profile
 
+# Background leakage (many small undetectable leaks, IWA "background losses") as an emitter
+# per district: Q = C p^N1 with N1 = 1.0, the FAVAD exponent for mixed systems
+# (DESIGN.md, "Pressure and leakage"), sized to this share of the district's mean demand
+# at a typical pressure.
+BACKGROUND_LEAKAGE_SHARE = 0.10
+TYPICAL_PRESSURE_M = 50.0
 REQUIRED_PRESSURE_M = 20.0  # full demand delivered above this pressure (PDD, Wagner et al. 1988)
 WATER_AGE_START_S = 12 * 3600.0  # initial water age in pipes; tanks start older
 
@@ -73,6 +79,18 @@ def _configure(
         junction.initial_quality = WATER_AGE_START_S
     for name in wn.tank_name_list:
         wn.get_node(name).initial_quality = 4 * WATER_AGE_START_S
+
+    opts.hydraulic.emitter_exponent = 1.0
+    for dma_id, district in network.districts.items():
+        members = sorted(district.junctions)
+        host = wn.get_node(sorted(members, key=lambda j: (wn.get_node(j).elevation, j))[len(members) // 2])
+        mean_m3s = sum(wn.get_node(j).base_demand for j in members) * float(np.mean(area_patterns[dma_id]))
+        node = f"background-{dma_id}"
+        wn.add_junction(node, base_demand=0.0, elevation=host.elevation, coordinates=host.coordinates)
+        wn.get_node(node).emitter_coefficient = BACKGROUND_LEAKAGE_SHARE * mean_m3s / TYPICAL_PRESSURE_M
+        wn.get_node(node).initial_quality = WATER_AGE_START_S
+        wn.add_pipe(f"pipe-{node}", host.name, node, length=1.0, diameter=0.3, roughness=130)
+        district.background_junctions.add(node)
 
     for leak in leaks:
         host = wn.get_node(leak.junction)

@@ -62,7 +62,8 @@ class District:
     name: str
     junctions: set[str]
     meters: list[tuple[str, str, int]] = field(default_factory=list)  # (link, node_id, into-DMA sign)
-    leak_junctions: set[str] = field(default_factory=set)
+    leak_junctions: set[str] = field(default_factory=set)  # the labelled leaks
+    background_junctions: set[str] = field(default_factory=set)  # background leakage, always on
 
 
 @dataclass

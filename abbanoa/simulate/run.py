@@ -279,8 +279,8 @@ def _truth(network, hyd, times, direction, sensor_of) -> list[tuple]:
         ).to_numpy()
         consumption = hyd.demand_lps[sorted(d.junctions)].sum(axis=1).to_numpy()
         leak = (
-            hyd.demand_lps[sorted(d.leak_junctions)].sum(axis=1).to_numpy()
-            if d.leak_junctions
+            hyd.demand_lps[sorted(d.leak_junctions | d.background_junctions)].sum(axis=1).to_numpy()
+            if d.leak_junctions | d.background_junctions
             else np.zeros(len(times))
         )
         for hour in np.unique(hours):

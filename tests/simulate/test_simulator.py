@@ -115,30 +115,33 @@ def test_district_inflow_from_meter_readings_equals_consumption_plus_leaks(run_d
 
 
 def test_truth_leak_volume_matches_each_labelled_leak(run_dir):
-    # given the labelled leaks and the hourly truth
+    # given the labelled leaks and the hourly truth (leak_m3 = background leakage + labelled leaks)
     truth = _read(run_dir / "truth.csv")
     leaks = [e for e in _labels(run_dir)["events"] if e["type"] in ("burst", "growing_leak")]
     assert {e["type"] for e in leaks} == {"burst", "growing_leak"}
     assert len({e["dma_id"] for e in leaks}) == 2
+
+    def in_a_leak(dma, ts):
+        return any(
+            e["dma_id"] == dma and _parse_ts(e["start"]) - timedelta(hours=1) < ts < _parse_ts(e["end"]) for e in leaks
+        )
+
     for leak in leaks:
+        dma = leak["dma_id"]
+        rows = [(_parse_ts(r["ts"]), float(r["leak_m3"])) for r in truth if r["dma_id"] == dma]
+        quiet = [(ts, v) for ts, v in rows if not in_a_leak(dma, ts)]
+        background = {h: np.mean([v for ts, v in quiet if ts.hour == h]) for h in range(24)}
+        typical = np.median([v for _, v in quiet])
+        # then outside the leaks there is only a steady background leakage
+        assert typical > 0 and all(0.6 * typical < v < 1.4 * typical for _, v in quiet)
+        # and inside, the leak adds its labelled size: in full for a burst, growing to it otherwise
         t0, t1 = _parse_ts(leak["start"]), _parse_ts(leak["end"])
-        inside = sum(
-            float(r["leak_m3"])
-            for r in truth
-            if r["dma_id"] == leak["dma_id"] and t0 - timedelta(hours=1) < _parse_ts(r["ts"]) < t1
-        )
-        outside = sum(
-            float(r["leak_m3"])
-            for r in truth
-            if r["dma_id"] == leak["dma_id"] and not t0 - timedelta(hours=1) < _parse_ts(r["ts"]) < t1
-        )
+        excess = sum(v - background[ts.hour] for ts, v in rows if t0 - timedelta(hours=1) < ts < t1)
         full_m3 = leak["magnitude"] * (t1 - t0).total_seconds() / 1000
-        # then the leak shows only in its window, at full size for a burst, growing to it otherwise
-        assert outside == 0
         if leak["type"] == "burst":
-            assert inside == pytest.approx(full_m3, rel=0.01)
+            assert excess == pytest.approx(full_m3, rel=0.05)
         else:
-            assert 0.3 * full_m3 < inside < 0.95 * full_m3
+            assert 0.3 * full_m3 < excess < 0.95 * full_m3
 
 
 def test_output_files_have_the_contract_headers(run_dir):
