@@ -13,7 +13,7 @@ from abbanoa.simulate import quality
 from abbanoa.simulate.demand import demand_multipliers, step_times
 from abbanoa.simulate.faults import FaultInjector, iso
 from abbanoa.simulate.hydraulics import run_hydraulics
-from abbanoa.simulate.network import build_network
+from abbanoa.simulate.network import build_network, to_latlon
 from abbanoa.simulate.scenario import plan_episodes, plan_leaks
 from abbanoa.simulate.writers import write_csv, write_labels
 
@@ -169,7 +169,7 @@ def simulate(out: Path, days: int, seed: int, start: datetime, timezone: str) ->
 def _physics_events(network, hyd, leaks, episodes, series, times, main_meter, rng) -> list[dict]:
     events = []
     for leak in leaks:
-        lat_lon = network.wn.get_node(leak.junction).coordinates
+        lat, lon = to_latlon(*network.wn.get_node(leak.junction).coordinates)
         events.append(
             {
                 "id": leak.id,
@@ -183,7 +183,7 @@ def _physics_events(network, hyd, leaks, episodes, series, times, main_meter, rn
                 "unit": "l/s",
                 "description": (
                     f"{'burst' if leak.kind == 'burst' else 'leak growing'} at junction {leak.junction} "
-                    f"(Net3 x={lat_lon[0]}, y={lat_lon[1]}) until repair"
+                    f"(lat {lat}, lon {lon}) until repair"
                 ),
             }
         )
