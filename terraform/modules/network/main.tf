@@ -8,6 +8,27 @@ resource "google_compute_network" "vpc" {
   routing_mode            = "REGIONAL"
 }
 
+# Nothing in this VPC accepts traffic from outside it: Cloud SQL and Memorystore sit behind
+# private services access, Cloud Run and functions are Google-managed. Deny all ingress
+# explicitly (logged) rather than rely on the implied rules.
+resource "google_compute_firewall" "deny_ingress" {
+  project   = var.project_id
+  name      = "${var.name_prefix}-deny-all-ingress"
+  network   = google_compute_network.vpc.name
+  direction = "INGRESS"
+  priority  = 65534
+
+  deny {
+    protocol = "all"
+  }
+
+  source_ranges = ["0.0.0.0/0"]
+
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA"
+  }
+}
+
 resource "google_compute_subnetwork" "platform" {
   project                  = var.project_id
   name                     = "${var.name_prefix}-platform"

@@ -9,6 +9,7 @@ locals {
 }
 
 resource "google_cloudfunctions2_function" "function" {
+  #checkov:skip=CKV_GCP_124:event-driven jobs are ALLOW_INTERNAL_ONLY; an HTTP job (timeout over 540 s) must be ALLOW_ALL because Cloud Scheduler calls from outside the VPC, and only the scheduler's service account holds run.invoker on it
   project     = var.project_id
   location    = var.region
   name        = var.function_name

@@ -67,7 +67,7 @@ variable "function_http_entry_point" {
 variable "function_runtime" {
   type        = string
   description = "Cloud Functions runtime."
-  default     = "python312"
+  default     = "python311"
 }
 
 variable "source_bucket" {
