@@ -93,7 +93,7 @@ resource "google_monitoring_alert_policy" "stale_data" {
   }
 
   documentation {
-    content   = "Readings stop reaching PostgreSQL: the dashboard shows stale values. Check the realtime_sync runs in job_runs and its dead-letter subscription."
+    content   = "Readings stop reaching PostgreSQL: the dashboard shows stale values. Check the runs of the freshness job (${var.freshness_service}) in job_runs and its dead-letter subscription."
     mime_type = "text/markdown"
   }
 }
