@@ -5,7 +5,7 @@ try(each.value.x, default)) against the manifest, the way Terraform expands a fo
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ def tf_files() -> list[Path]:
     return sorted(p for p in TERRAFORM.rglob("*.tf") if ".terraform" not in p.parts)
 
 
-@lru_cache(maxsize=None)
+@cache
 def parse(path: Path) -> dict[str, Any]:
     with path.open() as handle:
         return hcl2.load(handle, serialization_options=OPTIONS)
