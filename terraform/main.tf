@@ -155,8 +155,12 @@ module "secrets" {
   database_url        = module.database.database_url
   redis_url           = module.redis.redis_url
   redis_server_ca_pem = module.redis.server_ca_pem
-  accessors           = { for index, email in module.iam.all_emails : tostring(index) => email }
-  depends_on          = [google_project_service.api]
+  # every runtime identity but the scheduler's (settings validation needs all three secrets)
+  accessors = merge(
+    { for name, email in module.iam.job_emails : "job:${name}" => email },
+    { api = module.iam.api_email, dashboard = module.iam.dashboard_email, notifier = module.iam.notifier_email },
+  )
+  depends_on = [google_project_service.api]
 }
 
 module "artifact_registry" {

@@ -339,7 +339,7 @@ def test_stores_are_private_backed_up_and_encrypted_as_the_issue_requires():
     assert backup["enabled"] is True and backup["point_in_time_recovery_enabled"] is True
     assert settings["availability_type"] == '${var.high_availability ? "REGIONAL" : "ZONAL"}'
     flags = {flag["name"]: flag["value"] for flag in settings["database_flags"]}
-    assert flags["cloudsql.enable_pg_stat_statements"] == "on"
+    assert flags["pg_stat_statements.track"] == "all"
     redis = resources(MODULES / "redis")[("google_redis_instance", "cache")]
     assert redis["auth_enabled"] is True and redis["transit_encryption_mode"] == "SERVER_AUTHENTICATION"
     assert redis["connect_mode"] == "PRIVATE_SERVICE_ACCESS"
@@ -371,3 +371,35 @@ def test_public_urls_are_outputs():
 def test_no_component_gets_a_broad_role(role):
     for path in tf_files():
         assert role not in path.read_text(), f"{role} granted in {path}"
+
+
+def test_a_job_function_reads_the_warehouse_and_publishes_to_its_own_and_the_alert_topic_only():
+    iam = resources(MODULES / "iam")
+    project_roles = set(locals_of(MODULES / "iam")["base_roles"])
+    for (rtype, name), body in iam.items():
+        if rtype == "google_project_iam_member" and name != "base":
+            project_roles.add(body["role"])
+    assert project_roles == {
+        "roles/logging.logWriter",
+        "roles/monitoring.metricWriter",
+        "roles/bigquery.jobUser",  # running a query is project-level; the data is granted per dataset
+        "roles/eventarc.eventReceiver",  # receiving its own trigger's events
+    }
+    reader = iam[("google_bigquery_dataset_iam_member", "reader")]
+    assert reader["role"] == "roles/bigquery.dataViewer" and reader["dataset_id"] == "${var.dataset_id}"
+    writer = iam[("google_bigquery_dataset_iam_member", "writer")]
+    assert "if job.warehouse_write" in writer["for_each"]
+    own = iam[("google_pubsub_topic_iam_member", "own_topic")]
+    assert own["topic"] == "${var.topics_ready[each.value.topic]}" and own["role"] == "roles/pubsub.publisher"
+    alerts = iam[("google_pubsub_topic_iam_member", "alerts")]
+    assert alerts["topic"] == "${var.topics_ready[var.alert_topic]}"
+    kinds = {rtype for rtype, _ in iam}
+    assert kinds == {
+        "google_service_account",
+        "google_project_iam_member",
+        "google_bigquery_dataset_iam_member",
+        "google_pubsub_topic_iam_member",
+    }
+    # one account per job, from the manifest
+    assert iam[("google_service_account", "job")]["for_each"] == "${local.job_accounts}"
+    assert module_calls()["iam"]["jobs"].startswith("${{for name, job in local.jobs")

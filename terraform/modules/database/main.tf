@@ -57,11 +57,8 @@ resource "google_sql_database_instance" "main" {
       record_client_address   = false
     }
 
-    # pg_stat_statements (CREATE EXTENSION in the migrations) and logging flags
-    database_flags {
-      name  = "cloudsql.enable_pg_stat_statements"
-      value = "on"
-    }
+    # pg_stat_statements (Cloud SQL preloads it; `CREATE EXTENSION pg_stat_statements` in
+    # the database enables the view) and audit-grade logging flags
     database_flags {
       name  = "pg_stat_statements.track"
       value = "all"

@@ -14,7 +14,7 @@ resource "google_monitoring_notification_channel" "email" {
 
 locals {
   channels     = [for channel in google_monitoring_notification_channel.email : channel.id]
-  job_services = join(" OR ", [for service in values(var.job_services) : "resource.labels.service_name = \"${service}\""])
+  job_services = "resource.labels.service_name = one_of(${join(", ", [for service in values(var.job_services) : "\"${service}\""])})"
 }
 
 resource "google_monitoring_alert_policy" "job_failures" {
@@ -26,7 +26,7 @@ resource "google_monitoring_alert_policy" "job_failures" {
   conditions {
     display_name = "a job function answered 5xx"
     condition_threshold {
-      filter          = "metric.type = \"run.googleapis.com/request_count\" AND resource.type = \"cloud_run_revision\" AND metric.labels.response_code_class = \"5xx\" AND (${local.job_services})"
+      filter          = "metric.type = \"run.googleapis.com/request_count\" AND resource.type = \"cloud_run_revision\" AND metric.labels.response_code_class = \"5xx\" AND ${local.job_services}"
       comparison      = "COMPARISON_GT"
       threshold_value = 0
       duration        = "0s"

@@ -8,6 +8,8 @@ resource "random_password" "jwt" {
 }
 
 locals {
+  # for_each iterates the names: a map holding sensitive values cannot be a for_each argument
+  names = ["database-url", "redis-url", "jwt-secret", "redis-ca"]
   values = {
     "database-url" = var.database_url
     "redis-url"    = var.redis_url
@@ -15,13 +17,13 @@ locals {
     "redis-ca"     = var.redis_server_ca_pem
   }
   grants = {
-    for pair in setproduct(keys(local.values), keys(var.accessors)) :
+    for pair in setproduct(local.names, keys(var.accessors)) :
     "${pair[0]}/${pair[1]}" => { secret = pair[0], member = var.accessors[pair[1]] }
   }
 }
 
 resource "google_secret_manager_secret" "secret" {
-  for_each  = local.values
+  for_each  = toset(local.names)
   project   = var.project_id
   secret_id = "${var.name_prefix}-${each.key}"
 
@@ -31,9 +33,9 @@ resource "google_secret_manager_secret" "secret" {
 }
 
 resource "google_secret_manager_secret_version" "current" {
-  for_each    = local.values
+  for_each    = toset(local.names)
   secret      = google_secret_manager_secret.secret[each.key].id
-  secret_data = each.value
+  secret_data = local.values[each.key]
 }
 
 resource "google_secret_manager_secret_iam_member" "accessor" {

@@ -27,5 +27,5 @@ variable "redis_server_ca_pem" {
 
 variable "accessors" {
   type        = map(string)
-  description = "Component -> service account email allowed to read every secret (settings validation needs them all in production)."
+  description = "Component -> service account email allowed to read every secret (settings validation needs them all in production); keys must be known at plan time."
 }
