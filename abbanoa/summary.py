@@ -71,7 +71,8 @@ def system_metrics(conn: sa.Connection, tenant_id: str, time_range: str, now: dt
         sa.text(
             "SELECT sum(e.losses_m3), count(*) FROM network_efficiency e "
             "JOIN districts d ON d.district_id = e.district_id "
-            "WHERE d.tenant_id = :t AND e.period = 'day' AND e.period_start >= :start - interval '1 day' "
+            "WHERE d.tenant_id = :t AND e.period = 'day' "
+            "AND e.period_start >= CAST(:start AS timestamptz) - interval '1 day' "
             "AND e.period_start < :now"
         ),
         p,

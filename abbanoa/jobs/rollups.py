@@ -39,6 +39,11 @@ def refresh(conn: sa.Connection, tz: str) -> dict[str, int]:
             ),
             {"tz": tz},
         )
+        lo, hi = conn.exec_driver_sql("SELECT min(bucket), max(bucket) FROM buckets").one()
+        if lo is None:
+            conn.exec_driver_sql("DROP TABLE buckets")
+            continue
+        conn.exec_driver_sql("ANALYZE buckets")
         conn.exec_driver_sql(
             f"DELETE FROM {table} x USING buckets b "
             "WHERE x.node_id = b.node_id AND x.metric = b.metric AND x.bucket = b.bucket"
@@ -50,9 +55,11 @@ def refresh(conn: sa.Connection, tz: str) -> dict[str, int]:
                 f"avg(r.value) FROM buckets b JOIN readings r ON r.node_id = b.node_id "
                 f"AND r.metric = b.metric AND r.ts >= b.bucket AND r.ts < b.bucket + interval '{width}' "
                 f"AND {bucket_of_reading} = b.bucket "
+                # constant bounds let the planner prune readings partitions (and chunks)
+                f"AND r.ts >= :lo AND r.ts < CAST(:hi AS timestamptz) + interval '{width}' "
                 f"GROUP BY r.node_id, r.metric, b.bucket"
             ),
-            {"tz": tz},
+            {"tz": tz, "lo": lo, "hi": hi},
         )
         written[table] = result.rowcount
         conn.exec_driver_sql("DROP TABLE buckets")

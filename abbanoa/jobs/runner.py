@@ -80,7 +80,7 @@ def run_job(
             run_id = conn.execute(
                 sa.text(
                     "INSERT INTO job_runs (job_name, trigger, event_id, status, started_at, lease_expires_at)"
-                    " VALUES (:n, :t, :e, 'running', :s, :s + make_interval(secs => :lease))"
+                    " VALUES (:n, :t, :e, 'running', :s, CAST(:s AS timestamptz) + make_interval(secs => :lease))"
                     " RETURNING run_id"
                 ),
                 {"n": name, "t": trigger, "e": event_id, "s": started, "lease": spec.timeout_s},
