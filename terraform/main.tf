@@ -63,6 +63,7 @@ locals {
     "bigquery.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
     "compute.googleapis.com",
     "eventarc.googleapis.com",
@@ -97,27 +98,28 @@ module "network" {
 }
 
 module "database" {
-  source                      = "./modules/database"
-  project_id                  = var.project_id
-  region                      = var.region
-  name_prefix                 = var.name_prefix
-  network_id                  = module.network.network_id
-  private_services_connection = module.network.private_services_connection
-  tier                        = var.db_tier
-  disk_size_gb                = var.db_disk_size_gb
-  high_availability           = var.db_high_availability
-  deletion_protection         = var.deletion_protection
+  source              = "./modules/database"
+  project_id          = var.project_id
+  region              = var.region
+  name_prefix         = var.name_prefix
+  network_id          = module.network.network_id
+  tier                = var.db_tier
+  disk_size_gb        = var.db_disk_size_gb
+  high_availability   = var.db_high_availability
+  deletion_protection = var.deletion_protection
+  # private IPs need the private services access peering first
+  depends_on = [module.network]
 }
 
 module "redis" {
-  source                      = "./modules/redis"
-  project_id                  = var.project_id
-  region                      = var.region
-  name_prefix                 = var.name_prefix
-  network_id                  = module.network.network_id
-  private_services_connection = module.network.private_services_connection
-  tier                        = var.redis_tier
-  memory_size_gb              = var.redis_memory_size_gb
+  source         = "./modules/redis"
+  project_id     = var.project_id
+  region         = var.region
+  name_prefix    = var.name_prefix
+  network_id     = module.network.network_id
+  tier           = var.redis_tier
+  memory_size_gb = var.redis_memory_size_gb
+  depends_on     = [module.network]
 }
 
 module "bigquery" {

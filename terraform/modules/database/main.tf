@@ -16,7 +16,6 @@ resource "google_sql_database_instance" "main" {
   region              = var.region
   database_version    = "POSTGRES_16"
   deletion_protection = var.deletion_protection
-  depends_on          = [var.private_services_connection]
 
   settings {
     tier              = var.tier

@@ -18,11 +18,6 @@ variable "network_id" {
   description = "VPC the instance gets its private IP in."
 }
 
-variable "private_services_connection" {
-  type        = string
-  description = "Private services access connection id (creation order only)."
-}
-
 variable "tier" {
   type        = string
   description = "Machine tier, e.g. db-custom-1-3840."

@@ -15,5 +15,4 @@ resource "google_redis_instance" "cache" {
   redis_configs = {
     maxmemory-policy = "allkeys-lru"
   }
-  depends_on = [var.private_services_connection]
 }

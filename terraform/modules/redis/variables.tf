@@ -18,11 +18,6 @@ variable "network_id" {
   description = "VPC the instance is reachable from (private services access)."
 }
 
-variable "private_services_connection" {
-  type        = string
-  description = "Private services access connection id (creation order only)."
-}
-
 variable "tier" {
   type        = string
   description = "BASIC (dev) or STANDARD_HA (replica in another zone)."
