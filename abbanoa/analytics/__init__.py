@@ -1,0 +1,1 @@
+"""Analytics: pure functions over DataFrames and values (no I/O)."""
