@@ -20,14 +20,19 @@ def _ident(name: str) -> str:
 
 
 def training_query(dataset: str, days: int = 56) -> str:
-    """Hourly net inflow per district (l/s) from the warehouse readings and district meters."""
+    """Hourly net inflow per district (l/s): each boundary meter's hourly mean flow, signed
+    by its direction (latest version of the district_meters registry), summed."""
     ds = _ident(dataset)
     return (
-        "SELECT CONCAT('dma:', m.dma_id) AS series_id, TIMESTAMP_TRUNC(r.ts, HOUR) AS hour, "
-        "SUM(m.direction * r.value) / COUNT(DISTINCT r.node_id) * COUNT(DISTINCT r.node_id) AS net_inflow_l_s "
-        f"FROM `{ds}.readings` r JOIN `{ds}.district_meters` m ON m.node_id = r.node_id "
-        f"WHERE r.metric = 'flow_rate' AND r.ts >= TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL {int(days)} DAY) "
-        "GROUP BY series_id, hour"
+        "SELECT CONCAT('dma:', m.dma_id) AS series_id, h.hour, SUM(m.direction * h.flow) AS net_inflow_l_s\n"
+        "FROM (SELECT node_id, TIMESTAMP_TRUNC(ts, HOUR) AS hour, AVG(value) AS flow\n"
+        f"      FROM `{ds}.readings` WHERE metric = 'flow_rate'\n"
+        f"      AND ts >= TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL {int(days)} DAY)\n"
+        "      GROUP BY node_id, hour) h\n"
+        f"JOIN (SELECT * FROM `{ds}.district_meters`\n"
+        "      QUALIFY ROW_NUMBER() OVER (PARTITION BY dma_id, node_id ORDER BY updated_at DESC) = 1) m\n"
+        "  ON m.node_id = h.node_id\n"
+        "GROUP BY series_id, h.hour"
     )
 
 
