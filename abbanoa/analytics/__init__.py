@@ -1,0 +1,1 @@
+"""Pure analytics: detectors, episodes, data quality. No I/O here: DataFrames in, DataFrames out."""
