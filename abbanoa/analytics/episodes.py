@@ -13,9 +13,9 @@ from abbanoa.errors import AbbanoaError
 SEVERITIES = ("low", "medium", "high", "critical")
 KEY = ["node_id", "district_id", "metric", "anomaly_type"]
 
-# Points further apart than this start a new episode (hours); nightly detectors see one
-# point a night, and a lasting deviation can dip under the threshold for the busy hours,
-# point a night, so their episodes bridge a day.
+# Points further apart than this start a new episode (hours). Nightly detectors see one
+# point a night, so their episodes bridge a day; a lasting deviation can dip under its
+# threshold for the busy hours of a day, so baseline episodes bridge 8 hours.
 EPISODE_GAP_H = {d.RISING_MNF: 30.0, d.GAP: 0.0, d.BASELINE: 8.0}
 # Severity floor and ceiling per type (index into SEVERITIES).
 _FLOOR = {d.BURST: 2, d.PRESSURE_DROP: 2, d.OUT_OF_RANGE: 1, d.RISING_MNF: 1}
