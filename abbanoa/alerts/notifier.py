@@ -70,7 +70,8 @@ def deliver(body: dict[str, Any], attributes: dict[str, str], settings: Settings
         with engine.begin() as conn:
             conn.execute(
                 sa.text(
-                    "INSERT INTO alert_deliveries (idempotency_key, target, status, attempts, http_status, error)"
+                    "INSERT INTO alert_deliveries"
+                    " (idempotency_key, target, status, attempts, http_status, error)"
                     " VALUES (:k, :t, :s, :a, :h, :e)"
                     " ON CONFLICT (idempotency_key, target) DO UPDATE SET status = EXCLUDED.status,"
                     " attempts = EXCLUDED.attempts, http_status = EXCLUDED.http_status,"
