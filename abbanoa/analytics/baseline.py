@@ -1,8 +1,8 @@
 """Robust expected value per series: hour-of-week median over recent weeks.
 
 The reference for a given hour is the median of the same local hour-of-week in the
-previous `baseline_weeks` weeks (the current week excluded), with the interquartile range
-as spread (IQR / 1.349 estimates sigma for normal data). A median over four weeks ignores
+previous `baseline_weeks` weeks (the current week excluded), with the median absolute
+deviation as spread (1.4826 MAD estimates sigma for normal data). A median over four weeks ignores
 one anomalous week, so past anomalies do not poison the baseline. With less history the
 same local hour of the previous days stands in. Local time (Europe/Rome) is used so that a
 daily cycle keeps its place across daylight-saving changes.
@@ -10,13 +10,15 @@ daily cycle keeps its place across daylight-saving changes.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from abbanoa.analytics.config import RELATIVE_FLOOR, SCALE_FLOOR, DetectorConfig
 
 SERIES = ["node_id", "metric"]
-_IQR_TO_SIGMA = 1.349
+_MAD_TO_SIGMA = 1.4826  # MAD -> sigma for normal data
 
 
 def prepare(readings: pd.DataFrame) -> pd.DataFrame:
@@ -41,17 +43,25 @@ def hourly(readings: pd.DataFrame, timezone: str) -> pd.DataFrame:
     return h
 
 
+def lagged_median_mad(values: pd.Series, groups: list[pd.Series], window: int, min_periods: int):
+    """Median and MAD-sigma of the previous `window` values of each group (current excluded),
+    as a matrix of lags: vectorised, and the MAD ignores a single odd value."""
+    grouped = values.groupby(groups, sort=False)
+    lags = np.column_stack([grouped.shift(i).to_numpy(dtype=float) for i in range(1, window + 1)])
+    count = np.sum(~np.isnan(lags), axis=1)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        med = np.nanmedian(lags, axis=1)
+        mad = np.nanmedian(np.abs(lags - med[:, None]), axis=1)
+    enough = count >= min_periods
+    return np.where(enough, med, np.nan), np.where(enough, _MAD_TO_SIGMA * mad, np.nan)
+
+
 def _rolling_reference(table: pd.DataFrame, keys: list[str], window: int, min_periods: int):
-    """Median and IQR-sigma of the previous `window` rows of each group (current excluded)."""
     table = table.sort_values(keys + ["period"], kind="stable").reset_index(drop=True)
-    prev = table.groupby(keys, sort=False)["value"].shift(1)
-    groups = prev.groupby([table[k] for k in keys], sort=False)
-    roll = groups.rolling(window, min_periods=min_periods)
-    med = roll.median().reset_index(level=list(range(len(keys))), drop=True)
-    q75 = roll.quantile(0.75).reset_index(level=list(range(len(keys))), drop=True)
-    q25 = roll.quantile(0.25).reset_index(level=list(range(len(keys))), drop=True)
-    table["ref"] = med.sort_index()
-    table["spread"] = ((q75 - q25) / _IQR_TO_SIGMA).sort_index()
+    table["ref"], table["spread"] = lagged_median_mad(
+        table["value"], [table[k] for k in keys], window, min_periods
+    )
     return table
 
 

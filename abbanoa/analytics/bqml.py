@@ -88,7 +88,7 @@ def detect(warehouse, settings, since: dt.datetime, until: dt.datetime) -> pd.Da
     from abbanoa.stores.bigquery import param
 
     dataset = f"{settings.gcp_project}.{settings.bq_dataset}"
-    warehouse.query(create_model_sql(dataset), [param("until", "TIMESTAMP", until)]).result()
+    warehouse.query(create_model_sql(dataset), [param("until", "TIMESTAMP", until)])
     result = warehouse.query_df(
         detect_anomalies_sql(dataset),
         [param("since", "TIMESTAMP", since), param("until", "TIMESTAMP", until)],

@@ -158,6 +158,8 @@ def physical_range(readings: pd.DataFrame, thresholds: pd.DataFrame | None = Non
     ]
     if thresholds is not None and not thresholds.empty:
         t = readings.merge(thresholds[["node_id", "metric", "low", "high"]], on=SERIES, how="inner")
+        t["low"] = pd.to_numeric(t["low"], errors="coerce")
+        t["high"] = pd.to_numeric(t["high"], errors="coerce")
         t = t[~(t["value"] < t["metric"].map({m: v.min_value for m, v in METRICS.items()}))]
         below = t["low"].notna() & (t["value"] < t["low"])
         above = t["high"].notna() & (t["value"] > t["high"])

@@ -11,10 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from abbanoa.analytics.baseline import lagged_median_mad
 from abbanoa.analytics.config import DetectorConfig
 from abbanoa.analytics.detectors import RISING_MNF, _flags, empty_flags
-
-_IQR_TO_SIGMA = 1.349
 
 
 def minimum_night_flow(inflow: pd.DataFrame, config: DetectorConfig) -> pd.DataFrame:
@@ -48,15 +47,15 @@ def rising_night_flow(nights: pd.DataFrame, config: DetectorConfig, sensitivity:
     if nights.empty:
         return empty_flags()
     n = nights.sort_values(["district_id", "night"]).reset_index(drop=True)
-    prev = n.groupby("district_id")["mnf"].shift(config.mnf_skip_nights + 1)
-    roll = prev.groupby(n["district_id"]).rolling(
-        config.mnf_history_nights, min_periods=config.mnf_min_nights
+    prev = n.groupby("district_id")["mnf"].shift(config.mnf_skip_nights)
+    ref, spread = lagged_median_mad(
+        prev, [n["district_id"]], config.mnf_history_nights, config.mnf_min_nights
     )
-    ref = roll.median().reset_index(level=0, drop=True).sort_index()
-    iqr = (roll.quantile(0.75) - roll.quantile(0.25)).reset_index(level=0, drop=True).sort_index()
+    ref = pd.Series(ref, index=n.index)
+    iqr = pd.Series(spread, index=n.index)
     scale = np.fmax.reduce(
         [
-            (iqr / _IQR_TO_SIGMA).fillna(0).to_numpy(),
+            iqr.fillna(0).to_numpy(),
             config.mnf_relative_floor * ref.abs().fillna(0).to_numpy(),
             np.full(len(n), config.mnf_absolute_floor),
         ]
