@@ -115,10 +115,11 @@ def store_episodes(conn: sa.Connection, episodes: pd.DataFrame, now: dt.datetime
         existing = conn.execute(
             sa.text(
                 "SELECT anomaly_id, severity, score, alerted_severity FROM anomalies"
-                " WHERE tenant_id = :tenant AND node_id IS NOT DISTINCT FROM :node"
-                " AND district_id IS NOT DISTINCT FROM :district AND metric IS NOT DISTINCT FROM :metric"
+                " WHERE tenant_id = :tenant AND node_id IS NOT DISTINCT FROM CAST(:node AS text)"
+                " AND district_id IS NOT DISTINCT FROM CAST(:district AS text) AND metric IS NOT DISTINCT FROM CAST(:metric AS text)"
                 " AND anomaly_type = :type AND status <> 'resolved'"
-                " AND end_ts >= :start - :gap AND start_ts <= :end + :gap"
+                " AND end_ts >= CAST(:start AS timestamptz) - CAST(:gap AS interval)"
+                " AND start_ts <= CAST(:end AS timestamptz) + CAST(:gap AS interval)"
                 " ORDER BY end_ts DESC LIMIT 1 FOR UPDATE"
             ),
             dict(params, gap=gap),
@@ -139,12 +140,12 @@ def store_episodes(conn: sa.Connection, episodes: pd.DataFrame, now: dt.datetime
             severity = SEVERITIES[max(SEVERITIES.index(existing.severity), SEVERITIES.index(ep["severity"]))]
             row = conn.execute(
                 sa.text(
-                    "UPDATE anomalies SET start_ts = LEAST(start_ts, :start),"
-                    " end_ts = GREATEST(end_ts, :end),"
+                    "UPDATE anomalies SET start_ts = LEAST(start_ts, CAST(:start AS timestamptz)),"
+                    " end_ts = GREATEST(end_ts, CAST(:end AS timestamptz)),"
                     " severity = :severity, updated_at = :now,"
-                    " score = CASE WHEN :bigger THEN :score ELSE score END,"
-                    " observed_value = CASE WHEN :bigger THEN :observed ELSE observed_value END,"
-                    " expected_value = CASE WHEN :bigger THEN :expected ELSE expected_value END"
+                    " score = CASE WHEN CAST(:bigger AS boolean) THEN :score ELSE score END,"
+                    " observed_value = CASE WHEN CAST(:bigger AS boolean) THEN :observed ELSE observed_value END,"
+                    " expected_value = CASE WHEN CAST(:bigger AS boolean) THEN :expected ELSE expected_value END"
                     " WHERE anomaly_id = :id RETURNING anomaly_id, severity, alerted_severity"
                 ),
                 dict(params, severity=severity, bigger=bigger, id=existing.anomaly_id),
