@@ -116,7 +116,8 @@ def store_episodes(conn: sa.Connection, episodes: pd.DataFrame, now: dt.datetime
             sa.text(
                 "SELECT anomaly_id, severity, score, alerted_severity FROM anomalies"
                 " WHERE tenant_id = :tenant AND node_id IS NOT DISTINCT FROM CAST(:node AS text)"
-                " AND district_id IS NOT DISTINCT FROM CAST(:district AS text) AND metric IS NOT DISTINCT FROM CAST(:metric AS text)"
+                " AND district_id IS NOT DISTINCT FROM CAST(:district AS text)"
+                " AND metric IS NOT DISTINCT FROM CAST(:metric AS text)"
                 " AND anomaly_type = :type AND status <> 'resolved'"
                 " AND end_ts >= CAST(:start AS timestamptz) - CAST(:gap AS interval)"
                 " AND start_ts <= CAST(:end AS timestamptz) + CAST(:gap AS interval)"
@@ -144,8 +145,10 @@ def store_episodes(conn: sa.Connection, episodes: pd.DataFrame, now: dt.datetime
                     " end_ts = GREATEST(end_ts, CAST(:end AS timestamptz)),"
                     " severity = :severity, updated_at = :now,"
                     " score = CASE WHEN CAST(:bigger AS boolean) THEN :score ELSE score END,"
-                    " observed_value = CASE WHEN CAST(:bigger AS boolean) THEN :observed ELSE observed_value END,"
-                    " expected_value = CASE WHEN CAST(:bigger AS boolean) THEN :expected ELSE expected_value END"
+                    " observed_value = CASE WHEN CAST(:bigger AS boolean)"
+                    " THEN :observed ELSE observed_value END,"
+                    " expected_value = CASE WHEN CAST(:bigger AS boolean)"
+                    " THEN :expected ELSE expected_value END"
                     " WHERE anomaly_id = :id RETURNING anomaly_id, severity, alerted_severity"
                 ),
                 dict(params, severity=severity, bigger=bigger, id=existing.anomaly_id),

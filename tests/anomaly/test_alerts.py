@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import time
 
 import pandas as pd
 import sqlalchemy as sa
@@ -29,7 +30,8 @@ def _seed_stuck_sensor(engine) -> None:
         conn.execute(sa.text("INSERT INTO tenants (tenant_id, name) VALUES ('abbanoa', 'Abbanoa')"))
         conn.execute(
             sa.text(
-                "INSERT INTO nodes (node_id, tenant_id, node_type) VALUES ('P1', 'abbanoa', 'pressure_logger')"
+                "INSERT INTO nodes (node_id, tenant_id, node_type)"
+                " VALUES ('P1', 'abbanoa', 'pressure_logger')"
             )
         )
         postgres.copy_rows(
@@ -52,15 +54,22 @@ def _subscription(settings, name: str) -> str:
 
 
 def _pull(settings, path: str) -> list:
+    """Every message waiting on the subscription (acknowledged): poll until one arrives,
+    then once more after a pause, so a second message would be seen too."""
     sub = pubsub.subscriber(settings)
-    got = []
-    for _ in range(3):
-        response = sub.pull(request={"subscription": path, "max_messages": 10}, timeout=10)
-        got += list(response.received_messages)
-        if response.received_messages:
-            sub.acknowledge(
-                request={"subscription": path, "ack_ids": [m.ack_id for m in response.received_messages]}
-            )
+    got: list = []
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        response = sub.pull(
+            request={"subscription": path, "max_messages": 10, "return_immediately": True}, timeout=5
+        )
+        messages = list(response.received_messages)
+        if messages:
+            sub.acknowledge(request={"subscription": path, "ack_ids": [m.ack_id for m in messages]})
+        elif got:
+            return got
+        got += messages
+        time.sleep(0.5)
     return got
 
 
