@@ -1,5 +1,8 @@
 # Two commands for a fresh machine: `make demo` and `make test` (see README.md).
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# pip's notes about this machine's optional local package mirrors are noise
+QUIET_PIP = 2>&1 | { grep -v 'WARNING: Location' || true; }
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
@@ -12,7 +15,7 @@ install: $(VENV)/.stamp
 
 $(VENV)/.stamp: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt $(QUIET_PIP)
 	# the repository root on sys.path: `import abbanoa`, `import api` from anywhere
 	echo "$(CURDIR)" > "$(SITE)/abbanoa-repo.pth"
 	touch $@

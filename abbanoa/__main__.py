@@ -53,9 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         settings = get_settings()
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return int(args._module.run(args, settings) or 0)
     except AbbanoaError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -110,9 +110,7 @@ def ensure_database(settings: Settings) -> bool:
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.execute(
-                sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database}
-            ).scalar()
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database}).scalar()
             if not exists:
                 conn.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
                 return True

@@ -50,6 +50,7 @@ ENV: dict[str, tuple[str | None, str]] = {
     "RETENTION_LOG_DAYS": ("90", "days of job runs and quarantine rows kept"),
     "PARTITIONS_AHEAD_DAYS": ("14", "daily readings partitions created ahead of the newest reading"),
     "LOG_LEVEL": ("INFO", "logging level"),
+    "JOB_NAME": ("", "the job a deployed function runs (set per function by Terraform; empty locally)"),
 }
 
 
@@ -84,6 +85,7 @@ class Settings:
     retention_log_days: int = 90
     partitions_ahead_days: int = 14
     log_level: str = "INFO"
+    job_name: str = ""
     extra: dict = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -135,6 +137,7 @@ class Settings:
             retention_log_days=integer("RETENTION_LOG_DAYS"),
             partitions_ahead_days=integer("PARTITIONS_AHEAD_DAYS"),
             log_level=values["LOG_LEVEL"].upper(),
+            job_name=values["JOB_NAME"] or "",
         )
         settings.validate()
         return settings
@@ -144,8 +147,7 @@ class Settings:
         scheme = urlsplit(self.database_url).scheme
         if not scheme.startswith("postgresql"):
             raise ConfigError(
-                f"DATABASE_URL must be a postgresql:// URL (e.g. {ENV['DATABASE_URL'][0]}), "
-                f"got {self.database_url!r}"
+                f"DATABASE_URL must be a postgresql:// URL (e.g. {ENV['DATABASE_URL'][0]}), got {self.database_url!r}"
             )
         if urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
             raise ConfigError(f"REDIS_URL must be a redis:// or rediss:// URL, got {self.redis_url!r}")

@@ -71,7 +71,7 @@ install_bqemulator() {
   if [ ! -x "$BQVENV/bin/bqemulator" ] || [ requirements-bqemulator.txt -nt "$BQVENV/.stamp" ]; then
     echo "installing the BigQuery emulator into $BQVENV ..."
     python3 -m venv "$BQVENV"
-    "$BQVENV/bin/pip" install -q --disable-pip-version-check -r requirements-bqemulator.txt
+    "$BQVENV/bin/pip" install -q --disable-pip-version-check -r requirements-bqemulator.txt 2>&1 | { grep -v "WARNING: Location" || true; }
     touch "$BQVENV/.stamp"
   fi
   # DuckDB cannot download extensions offline: link the spatial one shipped as a wheel.

@@ -101,16 +101,11 @@ def db(database):
     yield eng
     with eng.begin() as conn:
         tables = conn.execute(
-            sa.text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename NOT LIKE 'readings_p%'"
-            )
+            sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'readings_p%'")
         ).scalars()
         names = [t for t in tables if t not in _KEEP]
         if names:
-            conn.exec_driver_sql(
-                "TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"
-            )
+            conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture

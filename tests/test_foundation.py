@@ -61,9 +61,7 @@ def test_partitions_exist_ahead_of_the_newest_reading(db, settings):
         ahead = conn.execute(
             sa.text("select max(ends_at) from readings_partitions"),
         ).scalar()
-        where = conn.execute(
-            sa.text("select tableoid::regclass::text from readings where node_id = 'n1'")
-        ).scalar()
+        where = conn.execute(sa.text("select tableoid::regclass::text from readings where node_id = 'n1'")).scalar()
     assert ahead >= newest + dt.timedelta(days=settings.partitions_ahead_days - 1)
     assert where == "readings_p" + newest.strftime("%Y%m%d")
 
@@ -159,9 +157,7 @@ def test_settings_name_the_bad_variable():
     with pytest.raises(ConfigError, match="RETENTION_RAW_DAYS"):
         Settings.from_env({"RETENTION_RAW_DAYS": "ten"})
     with pytest.raises(ConfigError, match="JWT_SECRET"):
-        Settings.from_env(
-            {"ABBANOA_ENV": "production", "BIGQUERY_EMULATOR_HOST": "", "PUBSUB_EMULATOR_HOST": ""}
-        )
+        Settings.from_env({"ABBANOA_ENV": "production", "BIGQUERY_EMULATOR_HOST": "", "PUBSUB_EMULATOR_HOST": ""})
 
 
 def test_unit_conversions_to_canonical():
@@ -205,3 +201,13 @@ def test_bad_database_configuration_is_one_clear_line(url, expected):
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_every_setting_is_documented():
+    from pathlib import Path
+
+    from abbanoa.settings import ENV
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    missing = [name for name in ENV if f"`{name}`" not in text]
+    assert missing == []

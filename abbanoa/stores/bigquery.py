@@ -73,9 +73,7 @@ class Warehouse:
         try:
             list(self.client.query("SELECT 1 AS ok").result(timeout=10))
         except Exception as exc:
-            raise ServiceUnavailable(
-                f"BigQuery at {where} is unreachable: {str(exc).splitlines()[0]}"
-            ) from exc
+            raise ServiceUnavailable(f"BigQuery at {where} is unreachable: {str(exc).splitlines()[0]}") from exc
 
     def create_all(self) -> list[str]:
         """Create the dataset and every table of tables.yaml if missing; returns the table ids."""

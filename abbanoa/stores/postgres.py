@@ -50,13 +50,15 @@ def check(settings: Settings | None = None) -> None:
         with engine(settings).connect() as conn:
             conn.execute(sa.text("select 1"))
     except Exception as exc:  # driver errors vary: DNS, refused, auth, unknown database
-        raise ServiceUnavailable(
-            f"PostgreSQL at {describe(settings)} is unreachable: {_reason(exc)}"
-        ) from exc
+        raise ServiceUnavailable(f"PostgreSQL at {describe(settings)} is unreachable: {_reason(exc)}") from exc
 
 
 def _reason(exc: BaseException) -> str:
-    message = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    original = getattr(exc, "orig", None) or exc
+    args = getattr(original, "args", ())
+    if args and isinstance(args[0], dict) and "M" in args[0]:  # pg8000 server error fields
+        return args[0]["M"]
+    message = str(original).strip().splitlines()
     return message[0] if message else type(exc).__name__
 
 

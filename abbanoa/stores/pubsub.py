@@ -52,9 +52,7 @@ def ensure_topic(topic: str, settings: Settings | None = None) -> str:
     except gexc.AlreadyExists:
         pass
     except gexc.GoogleAPICallError as exc:
-        raise ServiceUnavailable(
-            f"Pub/Sub ({settings.pubsub_emulator_host or 'Google'}): {exc.message}"
-        ) from exc
+        raise ServiceUnavailable(f"Pub/Sub ({settings.pubsub_emulator_host or 'Google'}): {exc.message}") from exc
     return path
 
 

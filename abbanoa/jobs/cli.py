@@ -1,0 +1,37 @@
+"""`python -m abbanoa run-job NAME`: run one scheduled job once, under its lock."""
+
+from __future__ import annotations
+
+import json
+
+from abbanoa.errors import AbbanoaError
+from abbanoa.settings import Settings
+
+HELP = "run one job once (names in abbanoa/jobs/schedule.yaml)"
+
+
+def add_arguments(parser) -> None:
+    from abbanoa.jobs import schedule
+
+    parser.add_argument("name", choices=sorted(schedule.jobs()), metavar="NAME", help="job name")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="job parameter, e.g. days=14")
+
+
+def parse_params(pairs: list[str]) -> dict:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise AbbanoaError(f"--param must look like KEY=VALUE, got {pair!r}")
+        params[key] = value
+    return params
+
+
+def run(args, settings: Settings) -> int:
+    from abbanoa.jobs.runner import run_job
+    from abbanoa.stores import postgres
+
+    postgres.check(settings)
+    record = run_job(args.name, settings, trigger="cli", params=parse_params(args.param))
+    print(json.dumps(record.to_dict(), default=str))
+    return 0 if record.status in ("succeeded", "skipped") else 1

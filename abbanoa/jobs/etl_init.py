@@ -1,0 +1,102 @@
+"""ETL init (once): schema, registry and the full history from the warehouse, day by day.
+
+Resumable: each UTC day is copied in its own transaction with the `etl_init` watermark
+(the end of the last day done), so a rerun after an interruption continues from there.
+At the end the realtime watermark is set to the newest ingestion time seen, so the
+5-minute sync does not copy the history a second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from abbanoa import migrations
+from abbanoa.jobs import cache_refresh, loading
+from abbanoa.jobs.base import JobContext, JobOutcome
+from abbanoa.jobs.realtime_sync import WATERMARK as REALTIME_WATERMARK
+from abbanoa.stores.bigquery import param
+
+WATERMARK = "etl_init"
+DAY = dt.timedelta(days=1)
+
+
+def sync_registry(ctx: JobContext) -> int:
+    """Copy the warehouse's node registry (latest version of each row) into PostgreSQL."""
+    from abbanoa.ingest import formats, registry
+
+    latest = "QUALIFY ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY updated_at DESC) = 1"
+    districts = ctx.warehouse.query_rows("SELECT * FROM `{dataset}.districts` " + latest.format(key="dma_id"))
+    nodes = ctx.warehouse.query_rows("SELECT * FROM `{dataset}.nodes` " + latest.format(key="node_id"))
+    meters = ctx.warehouse.query_rows(
+        "SELECT * FROM `{dataset}.district_meters` " + latest.format(key="dma_id, node_id")
+    )
+    tenant_of_district = {d["dma_id"]: d["tenant_id"] for d in districts}
+    tenant_of_node = {n["node_id"]: n["tenant_id"] for n in nodes}
+    count = 0
+    with ctx.engine.begin() as conn:
+        for kind, rows, tenant in (
+            (formats.DISTRICTS, districts, lambda r: r["tenant_id"]),
+            (formats.NODES, nodes, lambda r: r["tenant_id"]),
+            (
+                formats.DISTRICT_METERS,
+                meters,
+                lambda r: tenant_of_district.get(r["dma_id"]) or tenant_of_node.get(r["node_id"]),
+            ),
+        ):
+            by_tenant: dict[str, list[dict]] = {}
+            for row in rows:
+                if tenant(row):
+                    by_tenant.setdefault(tenant(row), []).append(row)
+            for tenant_id, group in by_tenant.items():
+                registry.to_postgres(conn, kind, group, tenant_id)
+                count += len(group)
+    return count
+
+
+def run(ctx: JobContext) -> JobOutcome:
+    migrations.apply_all(ctx.settings)
+    ctx.warehouse.create_all()
+    registry_rows = sync_registry(ctx)
+
+    bounds = ctx.warehouse.query_rows(
+        "SELECT MIN(ts) AS first, MAX(ts) AS last, MAX(ingested_at) AS ingested FROM `{dataset}.readings` "
+        "WHERE ingested_at <= @now",
+        [param("now", "TIMESTAMP", ctx.now)],
+    )[0]
+    with ctx.engine.connect() as conn:
+        before = loading.get_watermark(conn, WATERMARK)
+    if bounds["first"] is None:
+        return JobOutcome(details={"registry_rows": registry_rows, "days": 0, "note": "warehouse is empty"})
+
+    day = pd.Timestamp(before or bounds["first"]).tz_convert("UTC").floor("D").to_pydatetime()
+    last = bounds["last"]
+    rows = days = 0
+    while day <= last:
+        frame = loading.fetch(
+            ctx.warehouse,
+            "ts >= @a AND ts < @b AND ingested_at <= @now",
+            [
+                param("a", "TIMESTAMP", day),
+                param("b", "TIMESTAMP", day + DAY),
+                param("now", "TIMESTAMP", ctx.now),
+            ],
+        )
+        with ctx.engine.begin() as conn:
+            rows += loading.upsert(conn, frame, ctx.settings.timezone, ctx.settings.partitions_ahead_days)
+            loading.set_watermark(conn, WATERMARK, day + DAY)
+        day += DAY
+        days += 1
+    with ctx.engine.begin() as conn:
+        realtime = loading.get_watermark(conn, REALTIME_WATERMARK)
+        if realtime is None or realtime < bounds["ingested"]:
+            loading.set_watermark(conn, REALTIME_WATERMARK, bounds["ingested"])
+        after = loading.get_watermark(conn, WATERMARK)
+    warmed = cache_refresh.run(ctx)
+    return JobOutcome(
+        rows=rows,
+        watermark_before=before,
+        watermark_after=after,
+        details={"registry_rows": registry_rows, "days": days, "cache_keys": warmed.rows},
+    )
