@@ -1,12 +1,13 @@
 """Realtime sync (every 5 minutes): readings ingested since the watermark, by ingestion
 time, so a late reading for an old timestamp is caught; the watermark advances in the
-same transaction as the data."""
+same transaction as the data. The small registry tables (districts, nodes, district
+meters) are copied first when the warehouse changed them."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from abbanoa.jobs import latest, loading
+from abbanoa.jobs import latest, loading, registry_sync
 from abbanoa.jobs.base import JobContext, JobOutcome
 
 WATERMARK = "realtime_sync"
@@ -17,6 +18,8 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def run(ctx: JobContext) -> JobOutcome:
+    # the registry first, so readings of a node added since the last run find their node
+    registry_rows = registry_sync.sync_if_changed(ctx)
     with ctx.engine.connect() as conn:
         before = loading.get_watermark(conn, WATERMARK)
     since = (before or EPOCH) - (OVERLAP if before else dt.timedelta(0))
@@ -35,5 +38,5 @@ def run(ctx: JobContext) -> JobOutcome:
         rows=changed,
         watermark_before=before,
         watermark_after=after,
-        details={"fetched": len(frame), "nodes_cached": cached},
+        details={"fetched": len(frame), "nodes_cached": cached, "registry_rows": registry_rows},
     )
