@@ -50,9 +50,7 @@ def deliver(body: dict[str, Any], attributes: dict[str, str], settings: Settings
     for target in settings.alert_webhook_urls:
         with engine.begin() as conn:
             row = conn.execute(
-                sa.text(
-                    "SELECT status, attempts FROM alert_deliveries WHERE idempotency_key = :k AND target = :t"
-                ),
+                sa.text("SELECT status, attempts FROM alert_deliveries WHERE idempotency_key = :k AND target = :t"),
                 {"k": key, "t": target},
             ).first()
         if row is not None and row.status in ("delivered", "dead_lettered"):

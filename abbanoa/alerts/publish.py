@@ -32,9 +32,7 @@ def record_alert(
     payload: dict[str, Any],
 ) -> int | None:
     """Insert the alert unless its key exists; returns the new alert_id or None."""
-    body = dict(
-        payload, idempotency_key=idempotency_key, tenant_id=tenant_id, severity=severity, type=alert_type
-    )
+    body = dict(payload, idempotency_key=idempotency_key, tenant_id=tenant_id, severity=severity, type=alert_type)
     return conn.execute(
         sa.text(
             "INSERT INTO alerts (tenant_id, idempotency_key, source, source_id, alert_type, severity,"

@@ -59,9 +59,7 @@ def lagged_median_mad(values: pd.Series, groups: list[pd.Series], window: int, m
 
 def _rolling_reference(table: pd.DataFrame, keys: list[str], window: int, min_periods: int):
     table = table.sort_values(keys + ["period"], kind="stable").reset_index(drop=True)
-    table["ref"], table["spread"] = lagged_median_mad(
-        table["value"], [table[k] for k in keys], window, min_periods
-    )
+    table["ref"], table["spread"] = lagged_median_mad(table["value"], [table[k] for k in keys], window, min_periods)
     return table
 
 
@@ -71,9 +69,7 @@ def expected_hourly(readings: pd.DataFrame, config: DetectorConfig) -> pd.DataFr
     if h.empty:
         return h.assign(expected=np.nan, scale=np.nan)
     # DST autumn: the repeated local hour is one cell of the week/day table (mean of both)
-    weekly = (
-        h.groupby(SERIES + ["how", "week"])["value"].mean().reset_index().rename(columns={"week": "period"})
-    )
+    weekly = h.groupby(SERIES + ["how", "week"])["value"].mean().reset_index().rename(columns={"week": "period"})
     weekly = _rolling_reference(weekly, SERIES + ["how"], config.baseline_weeks, config.baseline_min_weeks)
     daily = h.groupby(SERIES + ["hod", "day"])["value"].mean().reset_index().rename(columns={"day": "period"})
     daily = _rolling_reference(daily, SERIES + ["hod"], config.fallback_days, config.fallback_min_days)
@@ -95,18 +91,12 @@ def expected_hourly(readings: pd.DataFrame, config: DetectorConfig) -> pd.DataFr
     typical = spread.groupby([h["node_id"], h["metric"]]).transform("median")
     floor = h["metric"].map(SCALE_FLOOR).fillna(0.0)
     relative = h["metric"].map(RELATIVE_FLOOR).fillna(config.relative_floor)
-    h["scale"] = np.fmax.reduce(
-        [spread.fillna(0), typical.fillna(0), floor, relative * h["expected"].abs().fillna(0)]
-    )
+    h["scale"] = np.fmax.reduce([spread.fillna(0), typical.fillna(0), floor, relative * h["expected"].abs().fillna(0)])
     h["scale"] = h["scale"].where(h["expected"].notna())
     # one spread per series: a step of fixed size scores the same by day and by night
     h["series_scale"] = h["scale"].groupby([h["node_id"], h["metric"]]).transform("median")
     h["basis"] = np.where(use_week, "hour_of_week", np.where(h["ref_d"].notna(), "hour_of_day", None))
-    return (
-        h.drop(columns=["ref", "spread", "ref_d", "spread_d"])
-        .sort_values(SERIES + ["hour"])
-        .reset_index(drop=True)
-    )
+    return h.drop(columns=["ref", "spread", "ref_d", "spread_d"]).sort_values(SERIES + ["hour"]).reset_index(drop=True)
 
 
 def with_expected(readings: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:

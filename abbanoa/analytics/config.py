@@ -38,9 +38,7 @@ class DetectorConfig:
     fallback_days: int = 7
     fallback_min_days: int = 3
     baseline_z: float = 6.0
-    relative_floor: float = (
-        0.01  # spread never below 1% of the expected value (metrics not in RELATIVE_FLOOR)
-    )
+    relative_floor: float = 0.01  # spread never below 1% of the expected value (metrics not in RELATIVE_FLOOR)
     # sudden change (on residuals from the baseline)
     step_after_h: float = 1.0
     step_before_h: float = 4.0
@@ -70,9 +68,7 @@ class DetectorConfig:
         return float(self.metric_sensitivity.get(metric, 1.0))
 
 
-def sensitivity_frame(
-    keys: pd.DataFrame, config: DetectorConfig, thresholds: pd.DataFrame | None
-) -> pd.Series:
+def sensitivity_frame(keys: pd.DataFrame, config: DetectorConfig, thresholds: pd.DataFrame | None) -> pd.Series:
     """Sensitivity for each row of `keys` (node_id, metric): node value, else metric default."""
     metric_default = keys["metric"].map(lambda m: config.sensitivity(m)).astype(float)
     if thresholds is None or thresholds.empty or "sensitivity" not in thresholds:

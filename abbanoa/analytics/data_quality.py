@@ -95,9 +95,7 @@ def daily_quality(
         out = out.join(agreement, on=keys)
     out["consistency"] = consistency * out["agreement"].fillna(1.0)
     stale_limit = np.fmax(STALE_AFTER_S, 4 * out["interval_s"])
-    freshness = np.where(
-        out["staleness_s"] <= stale_limit, 1.0, np.clip(1 - out["staleness_s"] / 86400, 0, 1)
-    )
+    freshness = np.where(out["staleness_s"] <= stale_limit, 1.0, np.clip(1 - out["staleness_s"] / 86400, 0, 1))
     out["score"] = 100 * (
         WEIGHTS["completeness"] * out["completeness"]
         + WEIGHTS["validity"] * out["validity"]
@@ -131,9 +129,7 @@ def problems(quality: pd.DataFrame, today) -> pd.DataFrame:
     """Rows that deserve a data-quality alert: a stale series (dated today), or a broken one
     on a past, complete local day (validity or completeness too low)."""
     q = quality.copy()
-    broken = (q["day"] < today) & (
-        (q["validity"] < BROKEN_VALIDITY) | (q["completeness"] < BROKEN_COMPLETENESS)
-    )
+    broken = (q["day"] < today) & ((q["validity"] < BROKEN_VALIDITY) | (q["completeness"] < BROKEN_COMPLETENESS))
     broken_rows = q[broken].assign(problem="broken_sensor")
     # a stale series is reported once per local day, from its newest row, whatever day that was
     newest = q.sort_values("day").groupby(SERIES).tail(1)

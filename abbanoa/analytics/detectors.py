@@ -232,9 +232,7 @@ def spike(readings: pd.DataFrame, config: DetectorConfig, thresholds=None) -> pd
     )
 
 
-def sensor_gap(
-    readings: pd.DataFrame, config: DetectorConfig, now: pd.Timestamp | None = None
-) -> pd.DataFrame:
+def sensor_gap(readings: pd.DataFrame, config: DetectorConfig, now: pd.Timestamp | None = None) -> pd.DataFrame:
     """No reading for longer than `gap_factor` x the series' usual interval (and gap_min_h);
     with `now`, a series silent since its last reading is an open gap."""
     frame = readings.reset_index(drop=True)
@@ -257,11 +255,7 @@ def sensor_gap(
         )
     ]
     if now is not None:
-        last = (
-            frame.assign(limit=limit)
-            .groupby(SERIES, sort=False)
-            .agg(ts=("ts", "last"), limit=("limit", "median"))
-        )
+        last = frame.assign(limit=limit).groupby(SERIES, sort=False).agg(ts=("ts", "last"), limit=("limit", "median"))
         last = last.reset_index()
         silent = (pd.Timestamp(now) - last["ts"]).dt.total_seconds()
         open_gap = silent > last["limit"].fillna(config.gap_min_h * 3600.0)

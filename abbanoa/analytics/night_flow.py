@@ -31,9 +31,7 @@ def minimum_night_flow(inflow: pd.DataFrame, config: DetectorConfig) -> pd.DataF
     local = h["hour"].dt.tz_convert(config.timezone)
     in_window = (local.dt.hour >= config.night_start_hour) & (local.dt.hour < config.night_end_hour)
     h = h[in_window].assign(night=local[in_window].dt.tz_localize(None).dt.normalize())
-    nights = (
-        h.groupby(["district_id", "night"]).agg(mnf=("value", "min"), hours=("value", "size")).reset_index()
-    )
+    nights = h.groupby(["district_id", "night"]).agg(mnf=("value", "min"), hours=("value", "size")).reset_index()
     end_local = nights["night"] + pd.Timedelta(hours=config.night_end_hour)
     nights["night_end"] = end_local.dt.tz_localize(
         config.timezone, ambiguous=True, nonexistent="shift_forward"
@@ -48,9 +46,7 @@ def rising_night_flow(nights: pd.DataFrame, config: DetectorConfig, sensitivity:
         return empty_flags()
     n = nights.sort_values(["district_id", "night"]).reset_index(drop=True)
     prev = n.groupby("district_id")["mnf"].shift(config.mnf_skip_nights)
-    ref, spread = lagged_median_mad(
-        prev, [n["district_id"]], config.mnf_history_nights, config.mnf_min_nights
-    )
+    ref, spread = lagged_median_mad(prev, [n["district_id"]], config.mnf_history_nights, config.mnf_min_nights)
     ref = pd.Series(ref, index=n.index)
     iqr = pd.Series(spread, index=n.index)
     scale = np.fmax.reduce(

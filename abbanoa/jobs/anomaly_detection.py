@@ -68,9 +68,7 @@ def decide(
     if not data["meters"].empty and not readings.empty:
         flow = readings[readings["metric"] == "flow_rate"]
         inflow = district_inflow(flow, data["meters"])
-        flags.append(
-            rising_night_flow(minimum_night_flow(inflow, config), config, config.sensitivity("night_flow"))
-        )
+        flags.append(rising_night_flow(minimum_night_flow(inflow, config), config, config.sensitivity("night_flow")))
     flags = d._concat(flags)
     if flags.empty:
         return build_episodes(flags, config).assign(tenant_id=None)
@@ -108,9 +106,7 @@ def store_episodes(conn: sa.Connection, episodes: pd.DataFrame, now: dt.datetime
             "expected": _num(ep["expected"]),
             "severity": ep["severity"],
             "now": now,
-            "details": pd.Series(
-                {"points": int(ep["points"]), "threshold": float(ep["threshold"])}
-            ).to_json(),
+            "details": pd.Series({"points": int(ep["points"]), "threshold": float(ep["threshold"])}).to_json(),
         }
         existing = conn.execute(
             sa.text(

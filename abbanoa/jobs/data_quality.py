@@ -61,10 +61,7 @@ def run(ctx: JobContext) -> JobOutcome:
                 ),
                 {
                     **{k: row[k] for k in ("node_id", "metric", "day", "expected", "received")},
-                    **{
-                        k: float(row[k])
-                        for k in ("completeness", "validity", "staleness_s", "consistency", "score")
-                    },
+                    **{k: float(row[k]) for k in ("completeness", "validity", "staleness_s", "consistency", "score")},
                     "duplicates": int(row["duplicates"]),
                     "details": json.dumps(
                         {"interval_s": float(row["interval_s"]), "totalizer_backwards": int(row["backwards"])}
@@ -98,6 +95,4 @@ def run(ctx: JobContext) -> JobOutcome:
             )
             alerts += new is not None
     published = publish_pending(ctx.engine, ctx.settings, ctx.now)
-    return JobOutcome(
-        rows=len(quality), details={"rows": len(quality), "alerts": alerts, "published": published}
-    )
+    return JobOutcome(rows=len(quality), details={"rows": len(quality), "alerts": alerts, "published": published})

@@ -8,9 +8,7 @@ import pandas as pd
 TZ = "Europe/Rome"
 
 
-def daily_cycle(
-    start: str, end: str, node_id: str = "fm1", seed: int = 1, freq: str = "15min"
-) -> pd.DataFrame:
+def daily_cycle(start: str, end: str, node_id: str = "fm1", seed: int = 1, freq: str = "15min") -> pd.DataFrame:
     """Flow (l/s) with a morning and an evening peak, and a pressure that mirrors it."""
     rng = np.random.default_rng(seed)
     ts = pd.date_range(start, end, freq=freq, tz="UTC", inclusive="left")

@@ -29,10 +29,7 @@ def _seed_stuck_sensor(engine) -> None:
         conn.execute(sa.text("SELECT ensure_readings_partitions(:a, :b)"), {"a": ts[0], "b": ts[-1]})
         conn.execute(sa.text("INSERT INTO tenants (tenant_id, name) VALUES ('abbanoa', 'Abbanoa')"))
         conn.execute(
-            sa.text(
-                "INSERT INTO nodes (node_id, tenant_id, node_type)"
-                " VALUES ('P1', 'abbanoa', 'pressure_logger')"
-            )
+            sa.text("INSERT INTO nodes (node_id, tenant_id, node_type) VALUES ('P1', 'abbanoa', 'pressure_logger')")
         )
         postgres.copy_rows(
             conn,
@@ -60,9 +57,7 @@ def _pull(settings, path: str) -> list:
     got: list = []
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        response = sub.pull(
-            request={"subscription": path, "max_messages": 10, "return_immediately": True}, timeout=5
-        )
+        response = sub.pull(request={"subscription": path, "max_messages": 10, "return_immediately": True}, timeout=5)
         messages = list(response.received_messages)
         if messages:
             sub.acknowledge(request={"subscription": path, "ack_ids": [m.ack_id for m in messages]})
@@ -79,14 +74,10 @@ def test_anomaly_is_stored_as_one_episode_and_published_once_across_reruns(db, s
     path = _subscription(settings, "alerts-test-once")
     # when the detection job runs, then runs again (a rerun or a redelivered job message)
     for minutes in (0, 15):
-        anomaly_detection.run(
-            JobContext("anomaly_detection", settings, now=NOW + dt.timedelta(minutes=minutes))
-        )
+        anomaly_detection.run(JobContext("anomaly_detection", settings, now=NOW + dt.timedelta(minutes=minutes)))
     # then there is one anomaly, one alert row and one message on the topic
     with db.begin() as conn:
-        anomalies = conn.execute(
-            sa.text("SELECT anomaly_type, severity, start_ts, end_ts FROM anomalies")
-        ).all()
+        anomalies = conn.execute(sa.text("SELECT anomaly_type, severity, start_ts, end_ts FROM anomalies")).all()
         alerts = conn.execute(sa.text("SELECT idempotency_key, published_at FROM alerts")).all()
     stuck = [a for a in anomalies if a.anomaly_type == "stuck_value"]
     assert len(stuck) == 1 and stuck[0].severity == "medium"

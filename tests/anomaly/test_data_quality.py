@@ -47,9 +47,7 @@ def test_totalizer_that_disagrees_with_integrated_flow_is_inconsistent():
     flow = _series("2026-03-02", "2026-03-03", value=10.0)  # 10 l/s = 864 m3/day
     total = flow.assign(metric="total_flow", value=[i * 9.0 for i in range(len(flow))])  # 9 m3 / 15 min = 864
     good = daily_quality(pd.concat([flow, total]), pd.Timestamp("2026-03-03", tz="UTC"))
-    bad = daily_quality(
-        pd.concat([flow, total.assign(value=total["value"] * 2)]), pd.Timestamp("2026-03-03", tz="UTC")
-    )
+    bad = daily_quality(pd.concat([flow, total.assign(value=total["value"] * 2)]), pd.Timestamp("2026-03-03", tz="UTC"))
     pick = lambda q: q[q["metric"] == "total_flow"]["consistency"].iloc[0]  # noqa: E731
     assert pick(good) > 0.98 and pick(bad) < 0.6
 
@@ -61,9 +59,7 @@ def test_stale_sensor_raises_one_data_quality_alert_across_reruns(db, settings, 
         conn.execute(sa.text("SELECT ensure_readings_partitions(:a, :b)"), {"a": ts[0], "b": now})
         conn.execute(sa.text("INSERT INTO tenants (tenant_id, name) VALUES ('abbanoa', 'Abbanoa')"))
         conn.execute(sa.text("INSERT INTO nodes (node_id, tenant_id) VALUES ('Q1', 'abbanoa')"))
-        postgres.copy_rows(
-            conn, "readings", ["node_id", "metric", "ts", "value"], [("Q1", "ph", t, 7.4) for t in ts]
-        )
+        postgres.copy_rows(conn, "readings", ["node_id", "metric", "ts", "value"], [("Q1", "ph", t, 7.4) for t in ts])
     for _ in range(2):
         data_quality.run(JobContext("data_quality", settings, now=now))
     with db.begin() as conn:

@@ -88,9 +88,7 @@ def test_night_window_is_local_time_and_one_hour_on_the_spring_forward_night():
 
 def test_out_of_physical_range_and_node_threshold_breach():
     readings = daily_cycle("2026-03-01", "2026-03-03")
-    readings.loc[series(readings, "fm1p", "pressure") & (readings["ts"] == "2026-03-02 10:00"), "value"] = (
-        40.0
-    )
+    readings.loc[series(readings, "fm1p", "pressure") & (readings["ts"] == "2026-03-02 10:00"), "value"] = 40.0
     thresholds = pd.DataFrame(
         {"node_id": ["fm1"], "metric": ["flow_rate"], "low": [None], "high": [21.0], "sensitivity": [None]}
     )
@@ -139,9 +137,7 @@ def test_sensor_faults_stuck_spike_gap_and_totalizer_backwards():
 
 def test_a_silent_sensor_is_an_open_gap_until_now():
     readings = daily_cycle("2026-03-01", "2026-03-02")
-    flags = d.sensor_gap(
-        d.prepare(readings), DetectorConfig(), now=pd.Timestamp("2026-03-02 06:00", tz="UTC")
-    )
+    flags = d.sensor_gap(d.prepare(readings), DetectorConfig(), now=pd.Timestamp("2026-03-02 06:00", tz="UTC"))
     assert set(flags["node_id"]) == {"fm1", "fm1p"}
     assert (flags["end_ts"] == pd.Timestamp("2026-03-02 06:00", tz="UTC")).all()
 
@@ -149,9 +145,7 @@ def test_a_silent_sensor_is_an_open_gap_until_now():
 def test_a_long_anomaly_is_one_episode_with_severity_growing_with_duration():
     readings = daily_cycle("2026-03-01", "2026-03-08")
     flow = series(readings, "fm1", "flow_rate")
-    readings.loc[
-        flow & (readings["ts"] >= "2026-03-03 00:00") & (readings["ts"] < "2026-03-04 12:00"), "value"
-    ] = 3.0
+    readings.loc[flow & (readings["ts"] >= "2026-03-03 00:00") & (readings["ts"] < "2026-03-04 12:00"), "value"] = 3.0
     episodes = build_episodes(d.detect_readings(readings, detectors=("stuck",)))
     assert len(episodes) == 1
     assert episodes["points"].iloc[0] > 100
@@ -160,9 +154,7 @@ def test_a_long_anomaly_is_one_episode_with_severity_growing_with_duration():
 
 def test_node_sensitivity_silences_or_sharpens_one_node():
     readings = daily_cycle("2026-03-01", "2026-03-03")
-    readings.loc[series(readings, "fm1p", "pressure") & (readings["ts"] == "2026-03-02 09:00"), "value"] += (
-        0.35
-    )
+    readings.loc[series(readings, "fm1p", "pressure") & (readings["ts"] == "2026-03-02 09:00"), "value"] += 0.35
     quiet = pd.DataFrame(
         {"node_id": ["fm1p"], "metric": ["pressure"], "low": [None], "high": [None], "sensitivity": [0.5]}
     )
