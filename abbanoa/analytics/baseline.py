@@ -4,7 +4,8 @@ The reference for a given hour is the median of the same local hour-of-week in t
 previous `baseline_weeks` weeks (the current week excluded), with the median absolute
 deviation as spread (1.4826 MAD estimates sigma for normal data). A median over four weeks ignores
 one anomalous week, so past anomalies do not poison the baseline. With less history the
-same local hour of the previous days stands in. Local time (Europe/Rome) is used so that a
+same local hour of the previous days of the same kind (weekday or weekend) stands in.
+Local time (Europe/Rome) is used so that a
 daily cycle keeps its place across daylight-saving changes.
 """
 
@@ -39,6 +40,7 @@ def hourly(readings: pd.DataFrame, timezone: str) -> pd.DataFrame:
     h["hod"] = local.dt.hour
     h["how"] = local.dt.dayofweek * 24 + h["hod"]
     h["day"] = naive.dt.normalize()
+    h["weekend"] = local.dt.dayofweek >= 5
     h["week"] = h["day"] - pd.to_timedelta(local.dt.dayofweek, unit="D")
     return h
 
@@ -71,17 +73,20 @@ def expected_hourly(readings: pd.DataFrame, config: DetectorConfig) -> pd.DataFr
     # DST autumn: the repeated local hour is one cell of the week/day table (mean of both)
     weekly = h.groupby(SERIES + ["how", "week"])["value"].mean().reset_index().rename(columns={"week": "period"})
     weekly = _rolling_reference(weekly, SERIES + ["how"], config.baseline_weeks, config.baseline_min_weeks)
-    daily = h.groupby(SERIES + ["hod", "day"])["value"].mean().reset_index().rename(columns={"day": "period"})
-    daily = _rolling_reference(daily, SERIES + ["hod"], config.fallback_days, config.fallback_min_days)
+    # fallback: the same local hour on previous days of the same kind (weekday / weekend)
+    daily = (
+        h.groupby(SERIES + ["weekend", "hod", "day"])["value"].mean().reset_index().rename(columns={"day": "period"})
+    )
+    daily = _rolling_reference(daily, SERIES + ["weekend", "hod"], config.fallback_days, config.fallback_min_days)
     h = h.merge(
         weekly[SERIES + ["how", "period", "ref", "spread"]].rename(columns={"period": "week"}),
         on=SERIES + ["how", "week"],
         how="left",
     ).merge(
-        daily[SERIES + ["hod", "period", "ref", "spread"]].rename(
+        daily[SERIES + ["weekend", "hod", "period", "ref", "spread"]].rename(
             columns={"period": "day", "ref": "ref_d", "spread": "spread_d"}
         ),
-        on=SERIES + ["hod", "day"],
+        on=SERIES + ["weekend", "hod", "day"],
         how="left",
     )
     use_week = h["ref"].notna()

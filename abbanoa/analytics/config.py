@@ -36,13 +36,14 @@ class DetectorConfig:
     baseline_weeks: int = 4  # weeks of history in the median / MAD
     baseline_min_weeks: int = 2  # fewer: fall back to hour-of-day over recent days
     fallback_days: int = 7
-    fallback_min_days: int = 3
+    fallback_min_days: int = 2
     baseline_z: float = 6.0
     relative_floor: float = 0.01  # spread never below 1% of the expected value (metrics not in RELATIVE_FLOOR)
     # sudden change (on residuals from the baseline)
     step_after_h: float = 1.0
     step_before_h: float = 4.0
     step_z: float = 4.0
+    step_metrics: tuple[str, ...] = ("flow_rate", "pressure")
     # minimum night flow
     night_start_hour: int = 2
     night_end_hour: int = 4

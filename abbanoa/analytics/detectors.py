@@ -96,7 +96,7 @@ def sudden_change(points: pd.DataFrame, config: DetectorConfig, thresholds=None)
     median over the last `step_after_h` is compared with its median over the
     `step_before_h` before that; the daily cycle is in the baseline, so only a step remains.
     """
-    frame = points[points["metric"].isin(["flow_rate", "pressure"]) & points["expected"].notna()].copy()
+    frame = points[points["metric"].isin(config.step_metrics) & points["expected"].notna()].copy()
     if frame.empty:
         return empty_flags()
     frame["resid"] = (frame["value"] - frame["expected"]) / frame["series_scale"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 
 import pandas as pd
 import sqlalchemy as sa
@@ -18,7 +19,8 @@ from abbanoa.jobs.base import JobContext, JobOutcome
 
 log = logging.getLogger(__name__)
 ALERT_MIN_SEVERITY = "medium"  # low episodes are stored, not pushed to the control room
-WINDOW_H = 6.0  # episodes whose newest point is this recent are (re)considered each run
+WINDOW_H = 6.0
+DISTRICT_BUCKET = "15min"  # district inflow resolution: bursts are seen within the hour
 
 
 def gather(conn: sa.Connection, since: dt.datetime, until: dt.datetime) -> dict[str, pd.DataFrame]:
@@ -64,10 +66,14 @@ def decide(
 ) -> pd.DataFrame:
     """Episodes (with tenant_id) from every detector, kept when they reach past `since`."""
     readings = data["readings"]
-    flags = [d.detect_readings(readings, config, data["thresholds"], now=pd.Timestamp(now))]
+    # a single meter's flow steps whenever a pump or a tank valve acts: bursts are looked
+    # for in the district's net inflow (consumption + losses), pressure drops at each logger
+    node_config = replace(config, step_metrics=("pressure",))
+    flags = [d.detect_readings(readings, node_config, data["thresholds"], now=pd.Timestamp(now))]
     if not data["meters"].empty and not readings.empty:
         flow = readings[readings["metric"] == "flow_rate"]
-        inflow = district_inflow(flow, data["meters"])
+        inflow = district_inflow(flow, data["meters"], bucket=DISTRICT_BUCKET)
+        flags.append(district_flags(inflow, config))
         flags.append(rising_night_flow(minimum_night_flow(inflow, config), config, config.sensitivity("night_flow")))
     flags = d._concat(flags)
     if flags.empty:
@@ -83,6 +89,21 @@ def decide(
     tenant_d = episodes["district_id"].map(data["districts"].set_index("district_id")["tenant_id"])
     episodes["tenant_id"] = tenant.where(tenant.notna(), tenant_d) if tenant is not None else tenant_d
     return episodes[episodes["tenant_id"].notna()].reset_index(drop=True)
+
+
+def district_flags(inflow: pd.DataFrame, config: DetectorConfig) -> pd.DataFrame:
+    """Baseline deviation and burst on each district's net inflow (district-level flags)."""
+    if inflow.empty:
+        return d.empty_flags()
+    series = inflow.assign(node_id="dma:" + inflow["district_id"], metric="flow_rate")
+    flags = d.detect_readings(
+        series[["node_id", "metric", "ts", "value"]],
+        replace(config, step_metrics=("flow_rate",)),
+        detectors=("baseline", "sudden"),
+    )
+    flags["district_id"] = flags["node_id"].str.removeprefix("dma:")
+    flags["node_id"] = None
+    return flags
 
 
 def store_episodes(conn: sa.Connection, episodes: pd.DataFrame, now: dt.datetime) -> list[dict]:
