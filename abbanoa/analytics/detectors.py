@@ -103,6 +103,7 @@ def sudden_change(points: pd.DataFrame, config: DetectorConfig, thresholds=None)
     frame = frame.sort_values(SERIES + ["ts"]).reset_index(drop=True)
     after = f"{int(config.step_after_h * 3600)}s"
     before = f"{int(config.step_before_h * 3600)}s"
+    # frame is sorted by series and time, and groupby-rolling returns the groups in that order
     grouped = frame.set_index("ts").groupby(SERIES, sort=False)["resid"]
     frame["post"] = grouped.rolling(after).median().to_numpy()
     frame["pre_roll"] = grouped.rolling(before).median().to_numpy()
@@ -211,11 +212,12 @@ def spike(readings: pd.DataFrame, config: DetectorConfig, thresholds=None) -> pd
     frame = readings.reset_index(drop=True)
     if frame.empty:
         return empty_flags()
-    grouped = frame.groupby(SERIES, sort=False)["value"]
-    med = grouped.rolling(config.spike_window, center=True, min_periods=3).median().to_numpy()
+    keys = [frame["node_id"], frame["metric"]]
+    roll = frame["value"].groupby(keys, sort=False).rolling(config.spike_window, center=True, min_periods=3)
+    med = roll.median().reset_index(level=[0, 1], drop=True).sort_index().to_numpy()
     resid = frame["value"] - med
-    absdev = resid.abs().groupby([frame["node_id"], frame["metric"]], sort=False)
-    mad = absdev.rolling(49, center=True, min_periods=5).median().to_numpy()
+    absdev = resid.abs().groupby(keys, sort=False).rolling(49, center=True, min_periods=5)
+    mad = absdev.median().reset_index(level=[0, 1], drop=True).sort_index().to_numpy()
     floor = frame["metric"].map(SCALE_FLOOR).fillna(0.0).to_numpy()
     scale = np.fmax(1.4826 * mad, np.fmax(floor, 0.01 * np.abs(med)))
     score = resid / scale
