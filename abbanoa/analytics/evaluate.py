@@ -75,7 +75,7 @@ def render(events, result: dict, readings: int, days: float) -> str:
         after = f"{ev.ttd_h:9.2f}" if ev.detected else f"{'-':>9}"
         lines.append(
             f"{ev.id:<38} {ev.type:<18} {(ev.node_id or ev.dma_id or ''):<11} "
-            f"{'yes' if ev.detected else 'NO':<9} {after}  {ev.by or ''}"
+            f"{'yes' if ev.detected else 'NO':<9} {after}  {ev.by if isinstance(ev.by, str) else ''}"
         )
     lines += [
         "",
