@@ -40,8 +40,8 @@ class DetectorConfig:
     baseline_z: float = 6.0
     relative_floor: float = 0.01  # spread never below 1% of the expected value (metrics not in RELATIVE_FLOOR)
     # sudden change (on residuals from the baseline)
-    step_after_h: float = 1.0
-    step_before_h: float = 4.0
+    step_after_h: float = 0.5
+    step_before_h: float = 3.0
     step_z: float = 4.0
     step_metrics: tuple[str, ...] = ("flow_rate", "pressure")
     # minimum night flow
