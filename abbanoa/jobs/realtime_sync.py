@@ -1,6 +1,7 @@
 """Realtime sync (every 5 minutes): readings ingested since the watermark, by ingestion
 time, so a late reading for an old timestamp is caught; the watermark advances in the
-same transaction as the data.
+same transaction as the data. The small registry tables (districts, nodes, district
+meters) are copied first when the warehouse changed them.
 
 Each run reads the window (watermark, now - SETTLE]. A load job stamps its rows'
 `ingested_at` before it commits; waiting SETTLE before reading a moment lets such loads
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from abbanoa.jobs import latest, loading
+from abbanoa.jobs import latest, loading, registry_sync
 from abbanoa.jobs.base import JobContext, JobOutcome
 
 WATERMARK = "realtime_sync"
@@ -20,6 +21,8 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def run(ctx: JobContext) -> JobOutcome:
+    # the registry first, so readings of a node added since the last run find their node
+    registry_rows = registry_sync.sync_if_changed(ctx)
     with ctx.engine.connect() as conn:
         before = loading.get_watermark(conn, WATERMARK)
     until = ctx.now - SETTLE
@@ -38,5 +41,5 @@ def run(ctx: JobContext) -> JobOutcome:
         rows=changed,
         watermark_before=before,
         watermark_after=after,
-        details={"fetched": len(frame), "nodes_cached": cached},
+        details={"fetched": len(frame), "nodes_cached": cached, "registry_rows": registry_rows},
     )
