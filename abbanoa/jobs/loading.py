@@ -49,10 +49,10 @@ def upsert(conn: sa.Connection, frame: pd.DataFrame, tz: str, ahead_days: int) -
     if frame.empty:
         return 0
     frame = frame[frame["metric"].isin(METRICS.keys())]
-    conn.execute(
-        sa.text("SELECT ensure_readings_partitions(:a, :b)"),
-        {"a": frame["ts"].min().to_pydatetime(), "b": frame["ts"].max().to_pydatetime()},
-    )
+    # a partition for each UTC day present (not every day between the oldest and newest:
+    # one stray old reading must not create years of empty partitions)
+    for day in sorted(frame["ts"].dt.floor("D").unique()):
+        conn.execute(sa.text("SELECT ensure_readings_partitions(:a, :a)"), {"a": pd.Timestamp(day).to_pydatetime()})
     conn.execute(
         sa.text("SELECT ensure_readings_partitions(now(), now() + make_interval(days => :d))"),
         {"d": ahead_days},

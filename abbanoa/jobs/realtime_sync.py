@@ -27,7 +27,8 @@ def run(ctx: JobContext) -> JobOutcome:
         before = loading.get_watermark(conn, WATERMARK)
     until = ctx.now - SETTLE
     if before is not None and until <= before:
-        return JobOutcome(watermark_before=before, watermark_after=before, details={"fetched": 0})
+        details = {"fetched": 0, "registry_rows": registry_rows}
+        return JobOutcome(watermark_before=before, watermark_after=before, details=details)
     frame = loading.ingested_since(ctx.warehouse, before or EPOCH, until)
     changed = 0
     with ctx.engine.begin() as conn:
