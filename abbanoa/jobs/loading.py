@@ -62,15 +62,17 @@ def upsert(conn: sa.Connection, frame: pd.DataFrame, tz: str, ahead_days: int) -
         " ingested_at timestamptz) ON COMMIT DROP"
     )
     postgres.copy_rows(conn, "incoming", COLUMNS, _records(frame))
+    rollups.create_touched(conn)
+    # only rows inserted or changed touch their buckets: a redelivered batch rebuilds nothing
     changed = conn.exec_driver_sql(
-        "INSERT INTO readings (node_id, metric, ts, value, ingested_at) "
+        "WITH up AS (INSERT INTO readings (node_id, metric, ts, value, ingested_at) "
         "SELECT DISTINCT ON (node_id, metric, ts) node_id, metric, ts, value, ingested_at FROM incoming "
         "ORDER BY node_id, metric, ts, ingested_at DESC "
         "ON CONFLICT (node_id, metric, ts) DO UPDATE SET value = EXCLUDED.value, "
-        "ingested_at = EXCLUDED.ingested_at WHERE readings.value IS DISTINCT FROM EXCLUDED.value"
+        "ingested_at = EXCLUDED.ingested_at WHERE readings.value IS DISTINCT FROM EXCLUDED.value "
+        "RETURNING node_id, metric, ts) "
+        "INSERT INTO touched SELECT node_id, metric, ts FROM up"
     ).rowcount
-    rollups.create_touched(conn)
-    conn.exec_driver_sql("INSERT INTO touched SELECT node_id, metric, ts FROM incoming")
     rollups.refresh(conn, tz=tz)
     update_latest(conn, "incoming")
     conn.exec_driver_sql("DROP TABLE incoming")
