@@ -1,2 +1,2 @@
-"""Pure analytics (no I/O): water balance, loss indicators, water-quality compliance,
-consumption patterns and forecasts. Jobs under abbanoa.jobs gather the inputs and store results."""
+"""Pure analytics: detectors, episodes, data quality, water balance, loss indicators, compliance,
+forecasts. No I/O here: DataFrames and values in, DataFrames and values out."""

@@ -53,5 +53,8 @@ def current_week_departure(hourly: pd.Series, timezone: str, now: pd.Timestamp) 
         "ratio": float(cur[valid].sum() / expected[valid].sum()) if expected[valid].sum() else None,
         "mean_abs_departure_pct": float((abs(diff) / denom).mean() * 100.0),
         "hours": int(valid.sum()),
-        "top": [{"ts": ts[i].isoformat(), "value": float(cur[valid][i]), "typical": float(expected[valid][i])} for i in order],
+        "top": [
+            {"ts": ts[i].isoformat(), "value": float(cur[valid][i]), "typical": float(expected[valid][i])}
+            for i in order
+        ],
     }
