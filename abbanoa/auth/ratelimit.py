@@ -6,6 +6,7 @@ is down each process counts on its own (so the limit holds per worker).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -69,7 +70,5 @@ def succeeded(settings: Settings, username: str, address: str) -> None:
     key = _key(settings, username, address)
     with _lock:
         _local.pop(key, None)
-    try:
+    with contextlib.suppress(redis.RedisError):
         redis_client(settings).delete(key)
-    except redis.RedisError:
-        pass
