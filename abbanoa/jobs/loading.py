@@ -71,7 +71,7 @@ def upsert(conn: sa.Connection, frame: pd.DataFrame, tz: str, ahead_days: int) -
     ).rowcount
     rollups.create_touched(conn)
     conn.exec_driver_sql("INSERT INTO touched SELECT node_id, metric, ts FROM incoming")
-    rollups.refresh(conn, tz)
+    rollups.refresh(conn, tz=tz)
     update_latest(conn, "incoming")
     conn.exec_driver_sql("DROP TABLE incoming")
     conn.exec_driver_sql("DROP TABLE touched")

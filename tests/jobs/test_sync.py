@@ -207,7 +207,9 @@ def test_daily_rollup_of_a_daylight_saving_day_has_25_hours(jobs_settings, regis
 
 def test_weekly_cleanup_drops_whole_expired_partitions(jobs_settings, registry):
     old = NOW - dt.timedelta(days=jobs_settings.retention_raw_days + 3)
-    Warehouse(jobs_settings).load_rows("readings", series("P1", "pressure", old, 3, ingested_at=NOW))
+    Warehouse(jobs_settings).load_rows(
+        "readings", series("P1", "pressure", old, 3, ingested_at=NOW - dt.timedelta(hours=1))
+    )
     Warehouse(jobs_settings).load_rows("readings", series("P1", "pressure", NOW - dt.timedelta(hours=1), 3))
     run_job("realtime_sync", jobs_settings, now=NOW)
 
