@@ -1,0 +1,198 @@
+"""Districts, network efficiency, water quality, forecasts and the dashboard summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from abbanoa.metrics import METRICS
+from abbanoa.repository.common import InvalidParameter, NotFound, iso, row_dict
+
+PERIODS = ("hour", "day", "month")
+TIME_RANGES = ("1h", "24h", "7d", "30d")
+EFFICIENCY_COLUMNS = (
+    "period, period_start, inflow_m3, outflow_m3, net_inflow_m3, consumption_m3, losses_m3, mnf_l_s, "
+    "night_leakage_l_s, leakage_m3_day, nrw_pct, real_losses_l_conn_day, uarl_l_day, ili, m1a_m3_km_day, "
+    "m1b_pct, coverage, details, computed_at"
+)
+
+
+def list_districts(conn: sa.Connection, tenant_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.text(
+            "SELECT d.district_id, d.name, d.mains_length_km, d.service_connections, d.private_pipe_km, "
+            "d.avg_pressure_m, (SELECT count(*) FROM nodes n WHERE n.district_id = d.district_id "
+            "AND n.tenant_id = :t) AS nodes FROM districts d WHERE d.tenant_id = :t ORDER BY d.district_id"
+        ),
+        {"t": tenant_id},
+    ).all()
+    return [row_dict(r) for r in rows]
+
+
+def _require_district(conn: sa.Connection, tenant_id: str, district_id: str) -> dict[str, Any]:
+    row = conn.execute(
+        sa.text("SELECT district_id, name FROM districts WHERE tenant_id = :t AND district_id = :d"),
+        {"t": tenant_id, "d": district_id},
+    ).first()
+    if row is None:
+        raise NotFound(f"district {district_id!r} not found")
+    return row_dict(row)
+
+
+def district_efficiency(
+    conn: sa.Connection,
+    tenant_id: str,
+    district_id: str,
+    period: str = "day",
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    limit: int = 1000,
+) -> dict[str, Any]:
+    """Water balance and IWA/ARERA indicators stored by the network_efficiency job."""
+    if period not in PERIODS:
+        raise InvalidParameter("period", f"must be one of {', '.join(PERIODS)}")
+    district = _require_district(conn, tenant_id, district_id)
+    p: dict[str, Any] = {"t": tenant_id, "d": district_id, "period": period, "lim": limit}
+    cond = ""
+    if start is not None:
+        cond += " AND e.period_start >= :start"
+        p["start"] = start
+    if end is not None:
+        cond += " AND e.period_start < :end"
+        p["end"] = end
+    rows = conn.execute(
+        sa.text(
+            f"SELECT {', '.join('e.' + c.strip() for c in EFFICIENCY_COLUMNS.split(','))} "
+            "FROM network_efficiency e JOIN districts d ON d.district_id = e.district_id "
+            f"WHERE d.tenant_id = :t AND e.district_id = :d AND e.period = :period{cond} "
+            "ORDER BY e.period_start DESC LIMIT :lim"
+        ),
+        p,
+    ).all()
+    return {**district, "period": period, "items": [row_dict(r) for r in rows]}
+
+
+def quality(
+    conn: sa.Connection,
+    tenant_id: str,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    node_id: str | None = None,
+    limit: int = 1000,
+) -> dict[str, Any]:
+    """Compliance per node/metric/day, open and recent excursions, and data-quality scores."""
+    p: dict[str, Any] = {"t": tenant_id, "lim": limit}
+    day_cond = ""
+    if start is not None:
+        day_cond += " AND x.day >= :start"
+        p["start"] = start
+    if end is not None:
+        day_cond += " AND x.day < :end"
+        p["end"] = end
+    if node_id is not None:
+        day_cond += " AND x.node_id = :n"
+        p["n"] = node_id
+    join = "JOIN nodes n ON n.node_id = x.node_id AND n.tenant_id = :t"
+    compliance = conn.execute(
+        sa.text(
+            f"SELECT x.node_id, x.metric, x.day, x.samples, x.compliant, x.compliance_pct "
+            f"FROM quality_compliance x {join} WHERE true{day_cond} ORDER BY x.day DESC, x.node_id, x.metric "
+            "LIMIT :lim"
+        ),
+        p,
+    ).all()
+    exc_cond = day_cond.replace("x.day >= :start", "x.end_ts >= :start").replace("x.day < :end", "x.start_ts < :end")
+    excursions = conn.execute(
+        sa.text(
+            f"SELECT x.excursion_id, x.node_id, x.metric, x.limit_kind, x.low, x.high, x.start_ts, x.end_ts, "
+            f"x.peak_value, x.open FROM quality_excursions x {join} WHERE true{exc_cond} "
+            "ORDER BY x.start_ts DESC LIMIT :lim"
+        ),
+        p,
+    ).all()
+    data_quality = conn.execute(
+        sa.text(
+            f"SELECT x.node_id, x.metric, x.day, x.expected, x.received, x.completeness, x.validity, "
+            f"x.staleness_s, x.consistency, x.duplicates, x.score FROM data_quality x {join} "
+            f"WHERE true{day_cond} ORDER BY x.day DESC, x.node_id, x.metric LIMIT :lim"
+        ),
+        p,
+    ).all()
+    return {
+        "compliance": [row_dict(r) for r in compliance],
+        "excursions": [row_dict(r) for r in excursions],
+        "data_quality": [row_dict(r) for r in data_quality],
+    }
+
+
+def forecasts(conn: sa.Connection, tenant_id: str, node_id: str, metric: str) -> dict[str, Any]:
+    """The newest forecast run of a series (node, or `dma:<district>`), with its accuracy history."""
+    if metric not in METRICS:
+        raise InvalidParameter("metric", f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    if node_id.startswith("dma:"):
+        _require_district(conn, tenant_id, node_id[4:])
+    else:
+        found = conn.execute(
+            sa.text("SELECT 1 FROM nodes WHERE tenant_id = :t AND node_id = :n"), {"t": tenant_id, "n": node_id}
+        ).scalar()
+        if not found:
+            raise NotFound(f"node {node_id!r} not found")
+    p = {"n": node_id, "m": metric}
+    newest = conn.execute(
+        sa.text(
+            "SELECT model, generated_at FROM forecasts WHERE node_id = :n AND metric = :m "
+            "ORDER BY generated_at DESC LIMIT 1"
+        ),
+        p,
+    ).first()
+    points: list[dict] = []
+    if newest is not None:
+        points = [
+            row_dict(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT forecast_ts AS ts, value, lower_bound AS lower, upper_bound AS upper, confidence "
+                    "FROM forecasts WHERE node_id = :n AND metric = :m AND model = :model AND generated_at = :g "
+                    "ORDER BY forecast_ts"
+                ),
+                {**p, "model": newest.model, "g": newest.generated_at},
+            ).all()
+        ]
+    accuracy = conn.execute(
+        sa.text(
+            "SELECT model, generated_at, points, mae, mape, coverage, scored_at FROM forecast_accuracy "
+            "WHERE node_id = :n AND metric = :m ORDER BY generated_at DESC LIMIT 30"
+        ),
+        p,
+    ).all()
+    return {
+        "node_id": node_id,
+        "metric": metric,
+        "unit": METRICS[metric].unit,
+        "model": newest.model if newest else None,
+        "generated_at": iso(newest.generated_at) if newest else None,
+        "points": points,
+        "accuracy": [row_dict(r) for r in accuracy],
+    }
+
+
+def dashboard_summary(conn_factory, cache, tenant_id: str, time_range: str, now: dt.datetime) -> dict[str, Any]:
+    """System figures: Redis `system:metrics:{tenant}:{range}` first, else computed from PostgreSQL.
+
+    The result carries `source` ("cache" or "database").
+    """
+    if time_range not in TIME_RANGES:
+        raise InvalidParameter("range", f"must be one of {', '.join(TIME_RANGES)}")
+    if cache is not None:
+        from abbanoa.stores.cache import SYSTEM_METRICS
+
+        doc = cache.get_json(cache.key(SYSTEM_METRICS, time_range=f"{tenant_id}:{time_range}"))
+        if isinstance(doc, dict) and doc.get("tenant_id", tenant_id) == tenant_id:
+            return {**doc, "source": "cache"}
+    from abbanoa.summary import system_metrics
+
+    with conn_factory() as conn:
+        figures = system_metrics(conn, tenant_id, time_range, now)
+    return {**figures, "source": "database"}
