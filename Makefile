@@ -9,7 +9,7 @@ PYTHON ?= python3
 SITE = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 PYTEST_ARGS ?=
 
-.PHONY: install services demo test lint format stop bench clean checkov-venv
+.PHONY: install services demo test lint format stop bench clean checkov-venv system-deps
 
 install: $(VENV)/.stamp
 
@@ -31,8 +31,12 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: services lint checkov-venv
+test: services lint checkov-venv system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Debian packages the tests need (Chromium for the dashboard's end-to-end test)
+system-deps:
+	local/system-deps.sh
 
 # checkov (tests/infra) in its own venv: its pins clash with the app's (requirements-checkov.txt)
 checkov-venv:

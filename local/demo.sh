@@ -10,12 +10,7 @@ BIN=$(dirname "$PY")
 mkdir -p .local/log
 
 export ABBANOA_ENV=${ABBANOA_ENV:-local}
-# The API's signing key: generated once on this machine, kept out of the repository.
-if [ -z "${JWT_SECRET:-}" ]; then
-  [ -f .local/jwt_secret ] || (umask 077 && "$PY" -c 'import secrets; print(secrets.token_urlsafe(48))' >.local/jwt_secret)
-  JWT_SECRET=$(cat .local/jwt_secret)
-  export JWT_SECRET
-fi
+# JWT_SECRET unset: the API generates one on first use into .local/jwt-secret (never committed).
 API_PORT=${API_PORT:-8000}
 DASHBOARD_PORT=${DASHBOARD_PORT:-8501}
 FUNCTIONS_PORT=${FUNCTIONS_PORT:-8081}
