@@ -144,6 +144,9 @@ class ApiSource(DataSource):
 
     def anomalies(self, **filters):
         start, end = filters.pop("start", None), filters.pop("end", None)
+        for ours, theirs in (("district_id", "district"), ("node_id", "node"), ("anomaly_type", "type")):
+            if ours in filters:
+                filters[theirs] = filters.pop(ours)
         return self._call("GET", "/anomalies", **filters, **{"from": _iso(start), "to": _iso(end)})
 
     def acknowledge(self, anomaly_id):

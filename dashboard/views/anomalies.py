@@ -34,7 +34,7 @@ def main() -> None:
     df = pd.DataFrame(items).sort_values("start_ts", ascending=False)
     c[2].metric("Matching anomalies", len(df))
     cols = ["anomaly_id", "severity", "status", "anomaly_type", "node_id", "district_id", "metric", "start_ts", "score"]
-    st.dataframe(df[cols], hide_index=True, use_container_width=True)
+    st.dataframe(df[cols], hide_index=True, width="stretch")
     # detail
     chosen = st.selectbox(
         "Detail",
@@ -65,7 +65,7 @@ def main() -> None:
             fig.add_vrect(
                 x0=t0, x1=max(t1, t0 + dt.timedelta(minutes=5)), fillcolor="#c62828", opacity=0.15, line_width=0
             )
-            st.plotly_chart(fig, use_container_width=True)
+            st.plotly_chart(fig, width="stretch")
     # actions: operator and admin only
     if ui.role_at_least("operator") and not ui.source().read_only:
         b = st.columns(2)

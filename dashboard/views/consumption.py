@@ -34,12 +34,12 @@ def main() -> None:
         px.line(
             p["daily"], x="hour", y="value", title="Daily profile", labels={"hour": f"hour ({ui.tz()})", "value": unit}
         ),
-        use_container_width=True,
+        width="stretch",
     )
     weekly = p["weekly"].assign(day=lambda d: d["weekday"].map(dict(enumerate(WEEKDAYS))))
     c[1].plotly_chart(
         px.bar(weekly, x="day", y="value", title="Weekly profile", labels={"day": "weekday", "value": unit}),
-        use_container_width=True,
+        width="stretch",
     )
     heat = p["heatmap"].rename(index=dict(enumerate(WEEKDAYS)))
     st.plotly_chart(
@@ -49,7 +49,7 @@ def main() -> None:
             title="Hour x weekday",
             labels={"x": f"hour ({ui.tz()})", "y": "weekday", "color": unit},
         ),
-        use_container_width=True,
+        width="stretch",
     )
     cmp = transforms.this_week_vs_normal(df, ui.now())
     if "normal" in cmp and cmp["normal"].notna().any():
@@ -63,7 +63,7 @@ def main() -> None:
                 title="This week against normal",
                 labels={"how": "hour of week (Mon 00 = 0, local)", "value": unit},
             ),
-            use_container_width=True,
+            width="stretch",
         )
     else:
         ui.empty("Not enough history for a 'normal' week: pick a range longer than 7 days.")

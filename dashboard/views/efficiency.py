@@ -25,6 +25,8 @@ def main() -> None:
         return
     # aggregate
     df = pd.DataFrame(items)
+    numeric = [c for c in df.columns if c.endswith(("_m3", "_pct", "_l_s", "_day", "ili"))]
+    df[numeric] = df[numeric].apply(pd.to_numeric, errors="coerce").astype(float)
     df["day"] = pd.to_datetime(df["period_start"], utc=True).dt.tz_convert(ui.tz())
     df = df.sort_values("day")
     total = df[["net_inflow_m3", "consumption_m3", "losses_m3"]].sum(min_count=1)
@@ -45,7 +47,7 @@ def main() -> None:
             title="Daily water balance",
             labels={"day": f"day ({ui.tz()})", "m3": "volume [m³]"},
         ),
-        use_container_width=True,
+        width="stretch",
     )
     st.plotly_chart(
         px.line(
@@ -56,12 +58,12 @@ def main() -> None:
             markers=True,
             labels={"day": f"day ({ui.tz()})", "mnf_l_s": "MNF [l/s]"},
         ),
-        use_container_width=True,
+        width="stretch",
     )
     c = st.columns(2)
     c[0].plotly_chart(
         px.line(df, x="day", y="ili", title="ILI", labels={"day": f"day ({ui.tz()})", "ili": "ILI [-]"}),
-        use_container_width=True,
+        width="stretch",
     )
     c[1].plotly_chart(
         px.line(
@@ -71,7 +73,7 @@ def main() -> None:
             title="M1a",
             labels={"day": f"day ({ui.tz()})", "value": "M1a [m³/km/day]"},
         ),
-        use_container_width=True,
+        width="stretch",
     )
     st.plotly_chart(
         px.line(
@@ -81,5 +83,5 @@ def main() -> None:
             title="M1b and NRW",
             labels={"day": f"day ({ui.tz()})", "value": "[%]"},
         ),
-        use_container_width=True,
+        width="stretch",
     )

@@ -53,11 +53,11 @@ def main() -> None:
         yaxis_title=f"{metric} [{fc.get('unit') or transforms.unit_of(metric)}]",
         height=450,
     )
-    st.plotly_chart(fig, use_container_width=True)
+    st.plotly_chart(fig, width="stretch")
     st.caption(f"Generated {ui.local(fc.get('generated_at'))}; {len(f)} forecast points.")
     st.subheader("Tracked accuracy")
     acc = fc.get("accuracy") or []
     if acc:
-        st.dataframe(pd.DataFrame(acc), hide_index=True, use_container_width=True)
+        st.dataframe(pd.DataFrame(acc), hide_index=True, width="stretch")
     else:
         ui.empty("No scored forecasts yet (accuracy needs the forecast period to have passed).")

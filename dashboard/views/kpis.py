@@ -35,6 +35,8 @@ def main() -> None:
         return
     # aggregate
     df = pd.DataFrame(items)
+    numeric = [c for c in df.columns if c.endswith(("_m3", "_pct", "_l_s", "_day", "ili"))]
+    df[numeric] = df[numeric].apply(pd.to_numeric, errors="coerce").astype(float)
     df["day"] = pd.to_datetime(df["period_start"], utc=True).dt.tz_convert(ui.tz())
     df = df.sort_values("day")
     latest = df.iloc[-1]
@@ -50,4 +52,4 @@ def main() -> None:
             fig = px.line(df, x="day", y=key, title=label, labels={"day": f"day ({ui.tz()})", key: f"{label} [{unit}]"})
             fig.add_hline(y=target, line_dash="dash", line_color="#c62828", annotation_text=f"target {target:g} {unit}")
             fig.update_layout(height=300)
-            st.plotly_chart(fig, use_container_width=True)
+            st.plotly_chart(fig, width="stretch")

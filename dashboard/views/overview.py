@@ -82,6 +82,6 @@ def main() -> None:
         fig.update_traces(marker={"size": 11, "line": {"width": 1, "color": "white"}})
         fig.update_yaxes(scaleanchor="x", scaleratio=1.25)  # ~1/cos(39°N): Sardinia's aspect
         fig.update_layout(height=480, plot_bgcolor="#eef3f7")
-        st.plotly_chart(fig, use_container_width=True)
+        st.plotly_chart(fig, width="stretch")
     st.subheader("Latest readings")
-    st.dataframe(df.drop(columns=["latitude", "longitude"]), hide_index=True, use_container_width=True)
+    st.dataframe(df.drop(columns=["latitude", "longitude"]), hide_index=True, width="stretch")

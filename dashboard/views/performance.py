@@ -45,7 +45,7 @@ def main() -> None:
     else:
         last = transforms.latest_per_job(runs)
         st.dataframe(
-            last[["status", "trigger", "started_at", "duration_s", "rows_processed", "error"]], use_container_width=True
+            last[["status", "trigger", "started_at", "duration_s", "rows_processed", "error"]], width="stretch"
         )
         df = pd.DataFrame(runs)
         df["started"] = pd.to_datetime(df["started_at"], utc=True).dt.tz_convert(ui.tz())
@@ -61,7 +61,7 @@ def main() -> None:
                 symbol="status",
                 labels={"started": f"started ({ui.tz()})", "duration_s": "duration [s]"},
             ),
-            use_container_width=True,
+            width="stretch",
         )
     if ui.role_at_least("admin") and not ui.source().read_only:
         c = st.columns([3, 1])
@@ -89,5 +89,5 @@ def main() -> None:
         routes = pd.DataFrame({"route": list(fig["routes"]), "ms": list(fig["routes"].values())})
         st.plotly_chart(
             px.bar(routes, x="ms", y="route", orientation="h", labels={"ms": "mean latency [ms]"}),
-            use_container_width=True,
+            width="stretch",
         )

@@ -44,13 +44,13 @@ def main() -> None:
                 title="Compliance by parameter",
                 range_y=[0, 100],
             )
-            st.plotly_chart(fig, use_container_width=True)
+            st.plotly_chart(fig, width="stretch")
         c[2].metric("Open excursions", int(exc["open"].sum()) if not exc.empty else 0)
         st.subheader("Excursions")
         if exc.empty:
             ui.empty("No excursions in this range.")
         else:
-            st.dataframe(exc, hide_index=True, use_container_width=True)
+            st.dataframe(exc, hide_index=True, width="stretch")
     # one parameter against its limits
     st.subheader("Parameter against limits")
     node = node_picker(("quality_probe",), key="q_node")
@@ -67,4 +67,4 @@ def main() -> None:
     for limit, name in ((low, "minimum"), (high, "maximum")):
         if limit is not None:
             fig.add_hline(y=limit, line_dash="dash", line_color="#c62828", annotation_text=f"{name} {limit:g}")
-    st.plotly_chart(fig, use_container_width=True)
+    st.plotly_chart(fig, width="stretch")

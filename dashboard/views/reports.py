@@ -29,7 +29,7 @@ def main() -> None:
     end = dt.datetime.combine(period[1] + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)
     # fetch
     eff = ui.fetch("efficiency", district["district_id"], "day", start, end)
-    page = ui.fetch("anomalies", district=district["district_id"], start=start, end=end, limit=500)
+    page = ui.fetch("anomalies", district_id=district["district_id"], start=start, end=end, limit=500)
     data = report.ReportData(
         district=district,
         start=period[0],
