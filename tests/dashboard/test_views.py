@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
+from abbanoa.summary import system_metrics
 from tests.dashboard.conftest import PASSWORD, VIEWS
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
@@ -39,10 +41,12 @@ def test_every_view_renders_without_exception_on_demo_data(dashboard_data, login
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "api"])
-def test_overview_shows_the_stored_node_and_anomaly_counts(dashboard_data, login, mode):
+def test_overview_shows_the_stored_node_and_anomaly_counts(dashboard_data, login, mode, api_db):
     at = view("overview", login("viewer", mode=mode))
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Active nodes"] == "2 / 2"
+    with api_db.connect() as conn:  # the same figures straight from the store
+        expected = system_metrics(conn, "abbanoa", "24h", dt.datetime.now(dt.UTC))
+    assert metrics["Active nodes"] == f"{expected['nodes_active']} / 2"
     assert metrics["Open anomalies"] == "1"
     assert "**high** 1" in texts(at)
     table = at.dataframe[0].value
