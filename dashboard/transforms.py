@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from abbanoa.metrics import METRICS
+from abbanoa.summary import STALE_AFTER  # the same threshold as the KPI "stale nodes"
 
 MAX_POINTS = 3000  # per chart
-STALE_AFTER = dt.timedelta(hours=2)
 
 
 def resolution_for(start: dt.datetime, end: dt.datetime) -> str:
