@@ -9,7 +9,7 @@ PYTHON ?= python3
 SITE = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 PYTEST_ARGS ?=
 
-.PHONY: install services demo test lint format stop bench clean
+.PHONY: install services demo test lint format stop bench clean checkov-venv
 
 install: $(VENV)/.stamp
 
@@ -31,8 +31,12 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: services lint
+test: services lint checkov-venv
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# checkov (tests/infra) in its own venv: its pins clash with the app's (requirements-checkov.txt)
+checkov-venv:
+	PYTHON=$(PYTHON) scripts/checkov-venv.sh
 
 demo: services
 	local/demo.sh
@@ -44,4 +48,4 @@ bench: services
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .venv-bq .local .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-bq .venv-checkov .local .pytest_cache .ruff_cache

@@ -75,6 +75,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.before_request
     def _start_timer():
         g.started = time.perf_counter()
+        if "\x00" in request.path:
+            raise InvalidParameter("path", "contains a NUL character")
+        for name, value in request.args.items(multi=True):
+            if "\x00" in name or "\x00" in value or len(value) > 1024:
+                raise InvalidParameter(name[:64], "contains a NUL character or is longer than 1024 characters")
+        for name, value in (request.view_args or {}).items():
+            if isinstance(value, int) and not (0 <= value < 2**63):
+                raise NotFound(f"{name} {value} not found")
 
     @app.after_request
     def _finish(response: Response) -> Response:
@@ -129,6 +137,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.errorhandler(ServiceUnavailable)
     def _unavailable(exc: AbbanoaError):
         return error_body(503, "unavailable", str(exc))
+
+    @app.errorhandler(sa.exc.DataError)
+    @app.errorhandler(sa.exc.ProgrammingError)
+    def _bad_data(exc):
+        # pg8000 reports every server error as ProgrammingError: SQLSTATE class 22 is bad data
+        fields = getattr(exc, "orig", None) and exc.orig.args and exc.orig.args[0]
+        code = fields.get("C", "") if isinstance(fields, dict) else ""
+        if isinstance(exc, sa.exc.DataError) or code.startswith("22"):
+            log.warning("database refused a parameter: %s", exc)
+            return error_body(400, "invalid_parameter", "a parameter is out of range or malformed")
+        log.exception("database error on %s %s", request.method, request.path)
+        return error_body(500, "internal_error", "internal error (logged)")
 
     @app.errorhandler(sa.exc.OperationalError)
     @app.errorhandler(sa.exc.InterfaceError)

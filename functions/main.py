@@ -86,3 +86,13 @@ def job_http(request):
     except Exception as exc:
         return jsonify({"job": name, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}), 500
     return jsonify(record.to_dict()), 200
+
+
+@functions_framework.cloud_event
+def notify_alert(cloud_event):
+    """Alert topic subscriber: deliver the alert to the configured webhooks. A failed
+    webhook raises, so Pub/Sub redelivers; after the retry budget it is dead-lettered."""
+    from abbanoa.alerts.notifier import decode_message, deliver
+
+    body, attributes = decode_message(cloud_event.data)
+    deliver(body, attributes, get_settings())

@@ -29,12 +29,14 @@ step "schema"
 
 DAYS=${DEMO_DAYS:-28}
 SEED=${DEMO_SEED:-7}
-START=$(date -u -d "today - $DAYS days" +%Y-%m-%d)
-DATA=.local/demo-data/$START-d$DAYS-s$SEED
+# The simulated weeks end at the current hour, so the network looks alive; the files are
+# cached per hour (a demo restarted within the hour reuses them).
+START=$(date -u -d "$(date -u +%Y-%m-%dT%H:00:00Z) - $DAYS days" +%Y-%m-%dT%H:00:00Z)
+DATA=.local/demo-data/${START//:/}-d$DAYS-s$SEED
 if [ ! -f "$DATA/labels.json" ]; then
   step "simulating $DAYS days of the network from $START (seed $SEED; cached in $DATA)"
   rm -rf "$DATA.tmp"
-  "$PY" -m abbanoa simulate --days "$DAYS" --seed "$SEED" --start "${START}T00:00:00Z" --out "$DATA.tmp"
+  "$PY" -m abbanoa simulate --days "$DAYS" --seed "$SEED" --start "$START" --out "$DATA.tmp"
   mv "$DATA.tmp" "$DATA"
 else
   step "simulated data: $DATA (cached)"

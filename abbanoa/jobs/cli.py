@@ -31,7 +31,13 @@ def run(args, settings: Settings) -> int:
     from abbanoa.jobs.runner import run_job
     from abbanoa.stores import postgres
 
+    params = parse_params(args.param)
     postgres.check(settings)
-    record = run_job(args.name, settings, trigger="cli", params=parse_params(args.param))
+    try:
+        record = run_job(args.name, settings, trigger="cli", params=params)
+    except AbbanoaError:
+        raise
+    except Exception as exc:  # recorded as failed and logged with its traceback by the runner
+        raise AbbanoaError(f"job {args.name} failed: {type(exc).__name__}: {exc}") from exc
     print(json.dumps(record.to_dict(), default=str))
     return 0 if record.status in ("succeeded", "skipped") else 1

@@ -92,7 +92,7 @@ def run(ctx: JobContext) -> JobOutcome:
                     sa.text("INSERT INTO touched VALUES (:n, :m, :t)"),
                     [{"n": n, "m": m, "t": t} for n, m, t in gone],
                 )
-                rollups.refresh(conn, tz)
+                rollups.refresh(conn, tz=tz)
                 conn.exec_driver_sql("DROP TABLE touched")
             loading.upsert(conn, rows, tz, ctx.settings.partitions_ahead_days)
             _fix_latest(conn, node_id)

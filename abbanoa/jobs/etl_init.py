@@ -13,7 +13,7 @@ import datetime as dt
 import pandas as pd
 
 from abbanoa import migrations
-from abbanoa.jobs import cache_refresh, loading
+from abbanoa.jobs import cache_refresh, loading, registry_sync
 from abbanoa.jobs.base import JobContext, JobOutcome
 from abbanoa.jobs.realtime_sync import WATERMARK as REALTIME_WATERMARK
 from abbanoa.stores.bigquery import param
@@ -22,43 +22,10 @@ WATERMARK = "etl_init"
 DAY = dt.timedelta(days=1)
 
 
-def sync_registry(ctx: JobContext) -> int:
-    """Copy the warehouse's node registry (latest version of each row) into PostgreSQL."""
-    from abbanoa.ingest import formats, registry
-
-    latest = "QUALIFY ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY updated_at DESC) = 1"
-    districts = ctx.warehouse.query_rows("SELECT * FROM `{dataset}.districts` " + latest.format(key="dma_id"))
-    nodes = ctx.warehouse.query_rows("SELECT * FROM `{dataset}.nodes` " + latest.format(key="node_id"))
-    meters = ctx.warehouse.query_rows(
-        "SELECT * FROM `{dataset}.district_meters` " + latest.format(key="dma_id, node_id")
-    )
-    tenant_of_district = {d["dma_id"]: d["tenant_id"] for d in districts}
-    tenant_of_node = {n["node_id"]: n["tenant_id"] for n in nodes}
-    count = 0
-    with ctx.engine.begin() as conn:
-        for kind, rows, tenant in (
-            (formats.DISTRICTS, districts, lambda r: r["tenant_id"]),
-            (formats.NODES, nodes, lambda r: r["tenant_id"]),
-            (
-                formats.DISTRICT_METERS,
-                meters,
-                lambda r: tenant_of_district.get(r["dma_id"]) or tenant_of_node.get(r["node_id"]),
-            ),
-        ):
-            by_tenant: dict[str, list[dict]] = {}
-            for row in rows:
-                if tenant(row):
-                    by_tenant.setdefault(tenant(row), []).append(row)
-            for tenant_id, group in by_tenant.items():
-                registry.to_postgres(conn, kind, group, tenant_id)
-                count += len(group)
-    return count
-
-
 def run(ctx: JobContext) -> JobOutcome:
     migrations.apply_all(ctx.settings)
     ctx.warehouse.create_all()
-    registry_rows = sync_registry(ctx)
+    registry_rows = registry_sync.sync_registry(ctx, registry_sync.newest_change(ctx))
 
     bounds = ctx.warehouse.query_rows(
         "SELECT MIN(ts) AS first, MAX(ts) AS last, MAX(ingested_at) AS ingested FROM `{dataset}.readings` "

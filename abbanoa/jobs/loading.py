@@ -49,10 +49,10 @@ def upsert(conn: sa.Connection, frame: pd.DataFrame, tz: str, ahead_days: int) -
     if frame.empty:
         return 0
     frame = frame[frame["metric"].isin(METRICS.keys())]
-    conn.execute(
-        sa.text("SELECT ensure_readings_partitions(:a, :b)"),
-        {"a": frame["ts"].min().to_pydatetime(), "b": frame["ts"].max().to_pydatetime()},
-    )
+    # a partition for each UTC day present (not every day between the oldest and newest:
+    # one stray old reading must not create years of empty partitions)
+    for day in sorted(frame["ts"].dt.floor("D").unique()):
+        conn.execute(sa.text("SELECT ensure_readings_partitions(:a, :a)"), {"a": pd.Timestamp(day).to_pydatetime()})
     conn.execute(
         sa.text("SELECT ensure_readings_partitions(now(), now() + make_interval(days => :d))"),
         {"d": ahead_days},
@@ -62,16 +62,18 @@ def upsert(conn: sa.Connection, frame: pd.DataFrame, tz: str, ahead_days: int) -
         " ingested_at timestamptz) ON COMMIT DROP"
     )
     postgres.copy_rows(conn, "incoming", COLUMNS, _records(frame))
+    rollups.create_touched(conn)
+    # only rows inserted or changed touch their buckets: a redelivered batch rebuilds nothing
     changed = conn.exec_driver_sql(
-        "INSERT INTO readings (node_id, metric, ts, value, ingested_at) "
+        "WITH up AS (INSERT INTO readings (node_id, metric, ts, value, ingested_at) "
         "SELECT DISTINCT ON (node_id, metric, ts) node_id, metric, ts, value, ingested_at FROM incoming "
         "ORDER BY node_id, metric, ts, ingested_at DESC "
         "ON CONFLICT (node_id, metric, ts) DO UPDATE SET value = EXCLUDED.value, "
-        "ingested_at = EXCLUDED.ingested_at WHERE readings.value IS DISTINCT FROM EXCLUDED.value"
+        "ingested_at = EXCLUDED.ingested_at WHERE readings.value IS DISTINCT FROM EXCLUDED.value "
+        "RETURNING node_id, metric, ts) "
+        "INSERT INTO touched SELECT node_id, metric, ts FROM up"
     ).rowcount
-    rollups.create_touched(conn)
-    conn.exec_driver_sql("INSERT INTO touched SELECT node_id, metric, ts FROM incoming")
-    rollups.refresh(conn, tz)
+    rollups.refresh(conn, tz=tz)
     update_latest(conn, "incoming")
     conn.exec_driver_sql("DROP TABLE incoming")
     conn.exec_driver_sql("DROP TABLE touched")

@@ -2,12 +2,19 @@
 of changed readings touches. The daily bucket is the start of the Europe/Rome local day,
 so a daylight-saving day is a 23- or 25-hour bucket.
 
-Callers put the changed keys into a temporary table `touched (node_id, metric, ts)` in
-their transaction and call `refresh(conn, tz)`; the buckets are deleted and rebuilt from
-`readings`, so inserts, updates and deletions upstream all come out right.
+Two ways to call it, in the caller's transaction:
+- `refresh(conn, [(node_id, metric, ts_from, ts_to), ...])`: every bucket overlapping each
+  closed range is rebuilt (the contract other branches use);
+- bulk callers put the changed keys into the temporary table `touched (node_id, metric,
+  ts)` (`create_touched`) and call `refresh(conn)`.
+The buckets are deleted and rebuilt from `readings`, so inserts, updates and deletions
+upstream all come out right.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 
@@ -26,8 +33,40 @@ def create_touched(conn: sa.Connection) -> None:
     )
 
 
-def refresh(conn: sa.Connection, tz: str) -> dict[str, int]:
-    """Rebuild every bucket touched by the rows in `touched`; returns buckets written per table."""
+def refresh(
+    conn: sa.Connection,
+    touched: Iterable[tuple[str, str, dt.datetime, dt.datetime]] | None = None,
+    *,
+    tz: str | None = None,
+) -> dict[str, int]:
+    """Rebuild every bucket touched (the given ranges, else the rows of the `touched` table);
+    returns buckets written per table."""
+    if isinstance(touched, str):
+        raise TypeError("refresh(conn, touched, tz=...): touched is a list of (node_id, metric, from, to)")
+    if tz is None:
+        from abbanoa.settings import get_settings
+
+        tz = get_settings().timezone
+    if touched is not None:
+        ranges = [{"n": n, "m": m, "a": a, "b": b} for n, m, a, b in touched]
+        create_touched(conn)
+        if ranges:
+            # one point per 5-minute bucket of each range reaches every 5m, 1h and 1d bucket
+            conn.execute(
+                sa.text(
+                    "INSERT INTO touched SELECT :n, :m, g FROM generate_series("
+                    "date_bin('5 minutes', CAST(:a AS timestamptz), TIMESTAMPTZ '2000-01-01 00:00:00+00'), "
+                    "CAST(:b AS timestamptz), interval '5 minutes') g"
+                ),
+                ranges,
+            )
+        written = _refresh_touched(conn, tz)
+        conn.exec_driver_sql("DROP TABLE touched")
+        return written
+    return _refresh_touched(conn, tz)
+
+
+def _refresh_touched(conn: sa.Connection, tz: str) -> dict[str, int]:
     written = {}
     for table, (expr, width) in ROLLUPS.items():
         bucket_of_touched = expr.format(col="t.ts")

@@ -26,7 +26,9 @@ def engine(settings: Settings | None = None) -> Engine:
             pool_pre_ping=True,
             pool_size=5,
             max_overflow=5,
-            connect_args={"timeout": 10},
+            # socket timeout: a dead server fails a query instead of hanging it; long enough
+            # for the slowest legitimate statement of a job
+            connect_args={"timeout": 600},
         )
     return _engines[url]
 
@@ -46,11 +48,14 @@ def describe(settings: Settings) -> str:
 def check(settings: Settings | None = None) -> None:
     """Raise ServiceUnavailable with one readable line when the database cannot be reached."""
     settings = settings or get_settings()
+    probe = sa.create_engine(settings.sqlalchemy_url, poolclass=sa.pool.NullPool, connect_args={"timeout": 5})
     try:
-        with engine(settings).connect() as conn:
+        with probe.connect() as conn:
             conn.execute(sa.text("select 1"))
     except Exception as exc:  # driver errors vary: DNS, refused, auth, unknown database
         raise ServiceUnavailable(f"PostgreSQL at {describe(settings)} is unreachable: {_reason(exc)}") from exc
+    finally:
+        probe.dispose()
 
 
 def _reason(exc: BaseException) -> str:

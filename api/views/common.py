@@ -39,6 +39,6 @@ def body_string(body: dict, name: str, required: bool = True, max_len: int = 102
         if required:
             raise InvalidParameter(name, "is required")
         return None
-    if not isinstance(value, str) or not value or len(value) > max_len:
-        raise InvalidParameter(name, f"must be a non-empty string of at most {max_len} characters")
+    if not isinstance(value, str) or not value or len(value) > max_len or "\x00" in value:
+        raise InvalidParameter(name, f"must be a non-empty string of at most {max_len} characters, without NUL")
     return value

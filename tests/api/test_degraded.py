@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from abbanoa import demo
+from abbanoa.errors import AbbanoaError
 from abbanoa.stores import cache as cache_module
 from abbanoa.stores.cache import NODE_LATEST
 from api import create_app
@@ -30,8 +32,19 @@ def own_redis(tmp_path):
     """A redis-server of our own on a free port, killed by the test (or at the end)."""
     port = _free_port()
     proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
@@ -86,31 +99,22 @@ def test_redis_stopped_mid_test_the_api_still_answers_from_postgresql(database, 
 
 def test_seed_demo_creates_users_with_random_passwords_that_log_in(database, api_db, client, tmp_path):
     output = tmp_path / "creds.json"
-    runs = []
-    for _ in range(2):
-        done = subprocess.run(
-            [sys.executable, "-m", "abbanoa", "seed-demo",
-             "--output", str(output)],
-            env=subprocess_env(database),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr
-        runs.append(json.loads(output.read_text()))
-    users = runs[1]["users"]
-    assert set(users) == {"viewer", "operator", "admin", "other_admin"}
-    assert users["other_admin"]["tenant_id"] == "other"
-    assert runs[0]["users"]["admin"]["password"] != users["admin"]["password"]  # random every time
-    assert users["admin"]["password"] in done.stdout
-    for key, user in users.items():
-        response = client.post(f"{API}/auth/login", json={"username": user["username"], "password": user["password"]})
-        assert response.status_code == 200 and response.json["user"]["role"] == user["role"], key
-    refused = subprocess.run(
+    first = demo.seed(database, output)
+    done = subprocess.run(
         [sys.executable, "-m", "abbanoa", "seed-demo", "--output", str(output)],
-        env=subprocess_env(database, ABBANOA_ENV="production", JWT_SECRET="x" * 40),
+        env=subprocess_env(database),
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert refused.returncode != 0
+    assert done.returncode == 0, done.stderr
+    users = json.loads(output.read_text())["users"]
+    assert set(users) == {"viewer", "operator", "admin", "other_admin"}
+    assert users["other_admin"]["tenant_id"] == "other"
+    assert first["users"]["admin"]["password"] != users["admin"]["password"]  # random every time
+    assert users["admin"]["password"] in done.stdout
+    for key, user in users.items():
+        response = client.post(f"{API}/auth/login", json={"username": user["username"], "password": user["password"]})
+        assert response.status_code == 200 and response.json["user"]["role"] == user["role"], key
+    with pytest.raises(AbbanoaError, match="production"):
+        demo.seed(database.with_(env="production"), output)

@@ -194,3 +194,12 @@ def test_bad_bodies_answer_400_and_unknown_routes_404_in_json(client, auth, data
     missing = client.get(f"{API}/nope")
     assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
     assert client.delete(f"{API}/nodes").status_code == 405
+
+
+def test_nul_characters_and_out_of_range_ids_never_reach_the_database_as_errors(client, auth, data):
+    h = auth("operator").headers
+    assert client.get(f"{API}/nodes?district=a%00b", headers=h).json["error"]["field"] == "district"
+    assert client.get(f"{API}/nodes/N%001", headers=h).status_code == 400
+    assert client.post(f"{API}/anomalies/{2**70}/resolve", headers=h).status_code == 404
+    login = client.post(f"{API}/auth/login", json={"username": "a\x00b", "password": "x"})
+    assert login.status_code == 400 and login.json["error"]["field"] == "username"

@@ -114,3 +114,53 @@ def test_the_scheduler_fires_each_job_on_its_cron_in_rome_time():
     assert upcoming["realtime_sync"] == dt.datetime(2026, 3, 29, 1, 0, tzinfo=dt.UTC)
     assert upcoming["data_quality"] == dt.datetime(2026, 3, 29, 4, 0, tzinfo=dt.UTC)  # 06:00 CEST
     assert upcoming["weekly_cleanup"] == dt.datetime(2026, 3, 29, 1, 0, tzinfo=dt.UTC)  # Sunday 03:00 CEST
+
+
+def _structured(jobs_settings, sent_at: str) -> dict:
+    """The recorded Eventarc CloudEvent (structured mode), retargeted at this test's project."""
+    event = json.loads((PAYLOADS / "pubsub_cloudevent.json").read_text())
+    event["source"] = event["source"].replace("abbanoa-local", jobs_settings.gcp_project)
+    event["time"] = event["data"]["message"]["publishTime"] = sent_at
+    return event
+
+
+def test_a_failing_job_answers_500_so_pubsub_redelivers_and_the_redelivery_runs_it(
+    jobs_settings, registry, monkeypatch
+):
+    from abbanoa.jobs import cache_refresh
+
+    client = create_app("job_pubsub", MAIN, "cloudevent").test_client()
+    event = _structured(jobs_settings, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    headers = {"Content-Type": "application/cloudevents+json"}
+    original = cache_refresh.run
+
+    def redis_down(ctx):
+        raise ConnectionError("redis unreachable")
+
+    # given a job that fails on the first delivery
+    monkeypatch.setattr(cache_refresh, "run", redis_down)
+    failed = client.post("/", data=json.dumps(event), headers=headers)
+    # when Pub/Sub redelivers the same message after the cause is gone
+    monkeypatch.setattr(cache_refresh, "run", original)
+    retried = client.post("/", data=json.dumps(event), headers=headers)
+    again = client.post("/", data=json.dumps(event), headers=headers)
+
+    # then the failure was reported (not acknowledged), and the job ran exactly once more
+    assert failed.status_code == 500
+    assert retried.status_code == 200
+    assert again.status_code == 200
+    assert runs(registry, "cache_refresh") == [
+        ("failed", "pubsub", event["id"]),
+        ("succeeded", "pubsub", event["id"]),
+    ]
+
+
+def test_a_recorded_cloud_scheduler_http_call_passes_its_parameters_to_the_job(jobs_settings, registry):
+    call = json.loads((PAYLOADS / "scheduler_http.json").read_text())
+    client = create_app("job_http", MAIN, "http").test_client()
+
+    response = client.post(call["path"], data=json.dumps(call["body"]), headers=call["headers"])
+
+    assert response.status_code == 200
+    assert response.get_json()["details"]["days"] == 3
+    assert runs(registry, "daily_sync") == [("succeeded", "http", None)]

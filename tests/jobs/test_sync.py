@@ -131,14 +131,14 @@ def test_crash_between_load_and_commit_loses_and_doubles_nothing(jobs_settings, 
 
 def test_two_concurrent_runs_of_one_job_one_runs_one_is_skipped(jobs_settings, registry, monkeypatch):
     entered, release = threading.Event(), threading.Event()
-    original = loading.ingested_since
+    original = realtime_sync.registry_sync.sync_if_changed
 
     def slow(*args, **kwargs):
         entered.set()
         release.wait(30)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(realtime_sync.loading, "ingested_since", slow)
+    monkeypatch.setattr(realtime_sync.registry_sync, "sync_if_changed", slow)
     results = {}
     first = threading.Thread(target=lambda: results.setdefault("first", run_job("realtime_sync", jobs_settings)))
     first.start()
@@ -207,7 +207,9 @@ def test_daily_rollup_of_a_daylight_saving_day_has_25_hours(jobs_settings, regis
 
 def test_weekly_cleanup_drops_whole_expired_partitions(jobs_settings, registry):
     old = NOW - dt.timedelta(days=jobs_settings.retention_raw_days + 3)
-    Warehouse(jobs_settings).load_rows("readings", series("P1", "pressure", old, 3, ingested_at=NOW))
+    Warehouse(jobs_settings).load_rows(
+        "readings", series("P1", "pressure", old, 3, ingested_at=NOW - dt.timedelta(hours=1))
+    )
     Warehouse(jobs_settings).load_rows("readings", series("P1", "pressure", NOW - dt.timedelta(hours=1), 3))
     run_job("realtime_sync", jobs_settings, now=NOW)
 
@@ -223,3 +225,24 @@ def test_weekly_cleanup_drops_whole_expired_partitions(jobs_settings, registry):
             ).scalar()
             == 1
         )
+
+
+def test_a_chunked_import_sharing_one_ingestion_time_is_copied_whole_and_not_refetched(jobs_settings, registry):
+    # given an import whose first chunk is committed when the sync runs
+    wh = Warehouse(jobs_settings)
+    ingested = NOW - dt.timedelta(minutes=3)
+    start = NOW - dt.timedelta(hours=4)
+    rows = series("FM1", "flow_rate", start, 48, value=lambda i: 7.0 + i, ingested_at=ingested)
+    wh.load_rows("readings", rows[:30])
+    first = run_job("realtime_sync", jobs_settings, now=NOW)
+
+    # when its second chunk, with the same ingested_at, commits before the next sync
+    wh.load_rows("readings", rows[30:])
+    second = run_job("realtime_sync", jobs_settings, now=NOW + dt.timedelta(minutes=5))
+    third = run_job("realtime_sync", jobs_settings, now=NOW + dt.timedelta(minutes=10))
+
+    # then every row is in PostgreSQL once, and an unchanged batch is not fetched again
+    assert (first.details["fetched"], second.details["fetched"], third.details["fetched"]) == (30, 48, 0)
+    assert pg_rows(registry) == wh_rows(jobs_settings)
+    assert len(pg_rows(registry)) == 48
+    assert sum(n for n, _ in hourly(registry, "FM1", "flow_rate").values()) == 48

@@ -1,0 +1,1 @@
+"""Alerts: idempotent publishing to the alert topic and the webhook notifier."""

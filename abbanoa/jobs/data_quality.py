@@ -1,0 +1,98 @@
+"""Data-quality job: per node, metric and local day, scores written to data_quality;
+stale or broken sensors raise data-quality alerts on the alert topic."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import sqlalchemy as sa
+
+from abbanoa.analytics.data_quality import daily_quality, problems
+from abbanoa.jobs.base import JobContext, JobOutcome
+
+DAYS = 2  # yesterday and today (local), unless params say otherwise
+
+
+def run(ctx: JobContext) -> JobOutcome:
+    from abbanoa.alerts.publish import publish_pending, record_alert
+
+    tz = ZoneInfo(ctx.settings.timezone)
+    days = int(ctx.params.get("days", DAYS))
+    today = ctx.now.astimezone(tz).date()
+    first_day = today - dt.timedelta(days=days - 1)
+    since = dt.datetime.combine(first_day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    with ctx.engine.begin() as conn:
+        readings = pd.DataFrame(
+            conn.execute(
+                sa.text(
+                    "SELECT r.node_id, r.metric, r.ts, r.value FROM readings r"
+                    " JOIN nodes n ON n.node_id = r.node_id AND n.active"
+                    " WHERE r.ts >= :since AND r.ts <= :now"
+                ),
+                {"since": since, "now": ctx.now},
+            ).all(),
+            columns=["node_id", "metric", "ts", "value"],
+        )
+        latest = pd.DataFrame(
+            conn.execute(sa.text("SELECT node_id, metric, ts FROM latest_readings")).all(),
+            columns=["node_id", "metric", "ts"],
+        )
+        thresholds = pd.DataFrame(
+            conn.execute(sa.text("SELECT node_id, metric, low, high FROM node_thresholds")).all(),
+            columns=["node_id", "metric", "low", "high"],
+        )
+        tenants = dict(conn.execute(sa.text("SELECT node_id, tenant_id FROM nodes")).all())
+        quality = daily_quality(readings, pd.Timestamp(ctx.now), ctx.settings.timezone, thresholds, latest)
+        for row in quality.to_dict("records"):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO data_quality (node_id, metric, day, expected, received, completeness,"
+                    " validity, staleness_s, consistency, duplicates, score, details, computed_at)"
+                    " VALUES (:node_id, :metric, :day, :expected, :received, :completeness, :validity,"
+                    " :staleness_s, :consistency, :duplicates, :score, CAST(:details AS jsonb), :now)"
+                    " ON CONFLICT (node_id, metric, day) DO UPDATE SET expected = EXCLUDED.expected,"
+                    " received = EXCLUDED.received, completeness = EXCLUDED.completeness,"
+                    " validity = EXCLUDED.validity, staleness_s = EXCLUDED.staleness_s,"
+                    " consistency = EXCLUDED.consistency, duplicates = EXCLUDED.duplicates,"
+                    " score = EXCLUDED.score, details = EXCLUDED.details, computed_at = EXCLUDED.computed_at"
+                ),
+                {
+                    **{k: row[k] for k in ("node_id", "metric", "day", "expected", "received")},
+                    **{k: float(row[k]) for k in ("completeness", "validity", "staleness_s", "consistency", "score")},
+                    "duplicates": int(row["duplicates"]),
+                    "details": json.dumps(
+                        {"interval_s": float(row["interval_s"]), "totalizer_backwards": int(row["backwards"])}
+                    ),
+                    "now": ctx.now,
+                },
+            )
+        alerts = 0
+        for row in problems(quality, today).to_dict("records"):
+            tenant = tenants.get(row["node_id"])
+            if tenant is None:
+                continue
+            key = f"dq:{row['node_id']}:{row['metric']}:{row['day']}:{row['problem']}"
+            new = record_alert(
+                conn,
+                tenant_id=tenant,
+                idempotency_key=key,
+                source="data_quality",
+                source_id=None,
+                alert_type=row["problem"],
+                severity="medium" if row["problem"] == "stale_sensor" else "low",
+                payload={
+                    "node_id": row["node_id"],
+                    "metric": row["metric"],
+                    "day": str(row["day"]),
+                    "completeness": float(row["completeness"]),
+                    "validity": float(row["validity"]),
+                    "staleness_s": float(row["staleness_s"]),
+                    "score": float(row["score"]),
+                },
+            )
+            alerts += new is not None
+    published = publish_pending(ctx.engine, ctx.settings, ctx.now)
+    return JobOutcome(rows=len(quality), details={"rows": len(quality), "alerts": alerts, "published": published})

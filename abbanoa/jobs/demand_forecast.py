@@ -1,0 +1,180 @@
+"""Demand forecast (daily): 7-day hourly forecasts with 90% intervals per district inflow
+(series `dma:<id>`, metric flow_rate, l/s) and per district flow meter; stored, cached
+under cache:forecast:{node_id}:{metric}; earlier forecasts whose week has passed scored
+against what happened (MAE, MAPE, coverage) into forecast_accuracy."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import sqlalchemy as sa
+
+from abbanoa.analytics import forecast, forecast_bqml, water_balance
+from abbanoa.jobs.base import JobContext, JobOutcome
+from abbanoa.stores.cache import FORECAST
+
+TRAIN_DAYS = 28
+CACHE_TTL_S = 26 * 3600  # a daily job: the key outlives the gap between runs
+
+
+def gather_history(conn: sa.Connection, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    """series_id, metric, ts, value: district net inflow and each boundary meter's flow, hourly, l/s."""
+    hours = pd.read_sql_query(
+        sa.text(
+            "SELECT node_id, bucket, avg_value, n FROM readings_1h WHERE metric = 'flow_rate' "
+            "AND node_id IN (SELECT node_id FROM district_meters) AND bucket >= :a AND bucket < :b"
+        ),
+        conn,
+        params={"a": start, "b": end},
+    )
+    meters = pd.read_sql_query(sa.text("SELECT district_id, node_id, direction FROM district_meters"), conn)
+    if hours.empty:
+        return pd.DataFrame(columns=["series_id", "ts", "value"])
+    hours["bucket"] = pd.to_datetime(hours["bucket"], utc=True)
+    net = water_balance.hourly_net_inflow(hours, meters)
+    districts = pd.DataFrame(
+        {"series_id": "dma:" + net["district_id"], "ts": net["bucket"], "value": net["net_inflow_m3"] / 3.6}
+    )
+    nodes = pd.DataFrame({"series_id": hours["node_id"], "ts": hours["bucket"], "value": hours["avg_value"]})
+    return pd.concat([districts, nodes], ignore_index=True)
+
+
+def run(ctx: JobContext) -> JobOutcome:
+    if ctx.settings.forecast_backend == "bqml":
+        return run_bqml(ctx)
+    generated = ctx.now.replace(minute=0, second=0, microsecond=0)
+    with ctx.engine.connect() as conn:
+        history = gather_history(conn, generated - dt.timedelta(days=TRAIN_DAYS), generated)
+    result = forecast.forecast(history)
+    rows = [
+        {
+            "node_id": r.series_id,
+            "metric": "flow_rate",
+            "model": forecast.MODEL,
+            "generated_at": generated,
+            "forecast_ts": r.forecast_timestamp.to_pydatetime(),
+            "value": float(r.forecast_value),
+            "lower": float(r.prediction_interval_lower_bound),
+            "upper": float(r.prediction_interval_upper_bound),
+            "confidence": float(r.confidence_level),
+        }
+        for r in result.itertuples(index=False)
+    ]
+    with ctx.engine.begin() as conn:
+        if rows:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO forecasts (node_id, metric, model, generated_at, forecast_ts, value, lower_bound, "
+                    "upper_bound, confidence) VALUES (:node_id, :metric, :model, :generated_at, :forecast_ts, :value, "
+                    ":lower, :upper, :confidence) ON CONFLICT (node_id, metric, model, generated_at, forecast_ts) "
+                    "DO UPDATE SET value = EXCLUDED.value, lower_bound = EXCLUDED.lower_bound, "
+                    "upper_bound = EXCLUDED.upper_bound"
+                ),
+                rows,
+            )
+        scored = score_past(conn, ctx.now)
+    cached = 0
+    for series_id, group in result.groupby("series_id"):
+        doc = {
+            "node_id": series_id,
+            "metric": "flow_rate",
+            "unit": "l/s",
+            "model": forecast.MODEL,
+            "generated_at": generated.isoformat(),
+            "points": [
+                {
+                    "ts": r.forecast_timestamp.isoformat(),
+                    "value": r.forecast_value,
+                    "lower": r.prediction_interval_lower_bound,
+                    "upper": r.prediction_interval_upper_bound,
+                }
+                for r in group.itertuples(index=False)
+            ],
+        }
+        key = ctx.cache.key(FORECAST, node_id=series_id, metric="flow_rate")
+        cached += ctx.cache.set_json(key, doc, ttl_s=CACHE_TTL_S)
+    return JobOutcome(
+        rows=len(rows),
+        details={
+            "series": int(result["series_id"].nunique()) if not result.empty else 0,
+            "scored": scored,
+            "cached": cached,
+        },
+    )
+
+
+def score_past(conn: sa.Connection, now: dt.datetime) -> int:
+    """Score every stored forecast whose whole horizon has passed and is not scored yet."""
+    pending = pd.read_sql_query(
+        sa.text(
+            "SELECT f.node_id, f.metric, f.model, f.generated_at, f.forecast_ts, f.value, f.lower_bound, f.upper_bound "
+            "FROM forecasts f WHERE f.generated_at <= CAST(:now AS timestamptz) - interval '7 days' "
+            "AND NOT EXISTS (SELECT 1 FROM forecast_accuracy a WHERE a.node_id = f.node_id AND a.metric = f.metric "
+            "AND a.model = f.model AND a.generated_at = f.generated_at)"
+        ),
+        conn,
+        params={"now": now},
+    )
+    if pending.empty:
+        return 0
+    start = pd.to_datetime(pending["forecast_ts"], utc=True).min().to_pydatetime()
+    end = pd.to_datetime(pending["forecast_ts"], utc=True).max().to_pydatetime() + dt.timedelta(hours=1)
+    actuals = gather_history(conn, start, end)
+    written = 0
+    for (node_id, metric, model, generated_at), group in pending.groupby(
+        ["node_id", "metric", "model", "generated_at"]
+    ):
+        fc = pd.DataFrame(
+            {
+                "series_id": node_id,
+                "forecast_timestamp": pd.to_datetime(group["forecast_ts"], utc=True),
+                "forecast_value": group["value"],
+                "prediction_interval_lower_bound": group["lower_bound"],
+                "prediction_interval_upper_bound": group["upper_bound"],
+            }
+        )
+        s = forecast.score(fc, actuals[actuals["series_id"] == node_id])
+        if s.empty:
+            continue
+        r = s.iloc[0]
+        conn.execute(
+            sa.text(
+                "INSERT INTO forecast_accuracy (node_id, metric, model, generated_at, points, mae, mape, coverage) "
+                "VALUES (:n, :m, :model, :g, :p, :mae, :mape, :cov) ON CONFLICT DO NOTHING"
+            ),
+            {
+                "n": node_id, "m": metric, "model": model, "g": generated_at, "p": int(r.points),
+                "mae": float(r.mae), "mape": None if pd.isna(r.mape) else float(r.mape), "cov": float(r.coverage),
+            },
+        )  # fmt: skip
+        written += 1
+    return written
+
+
+def run_bqml(ctx: JobContext) -> JobOutcome:
+    """Production: retrain ARIMA_PLUS in BigQuery and store its forecast."""
+    dataset = f"{ctx.settings.gcp_project}.{ctx.settings.bq_dataset}"
+    ctx.warehouse.query(forecast_bqml.create_model_sql(dataset))
+    result = ctx.warehouse.query_df(forecast_bqml.forecast_sql(dataset))
+    generated = ctx.now.replace(minute=0, second=0, microsecond=0)
+    rows = [
+        {
+            "node_id": r.series_id, "metric": "flow_rate", "model": "bqml_arima_plus", "generated_at": generated,
+            "forecast_ts": pd.Timestamp(r.forecast_timestamp).to_pydatetime(), "value": float(r.forecast_value),
+            "lower": float(r.prediction_interval_lower_bound), "upper": float(r.prediction_interval_upper_bound),
+            "confidence": float(r.confidence_level),
+        }
+        for r in result.itertuples(index=False)
+    ]  # fmt: skip
+    with ctx.engine.begin() as conn:
+        if rows:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO forecasts (node_id, metric, model, generated_at, forecast_ts, value, lower_bound, "
+                    "upper_bound, confidence) VALUES (:node_id, :metric, :model, :generated_at, :forecast_ts, :value, "
+                    ":lower, :upper, :confidence) ON CONFLICT DO NOTHING"
+                ),
+                rows,
+            )
+    return JobOutcome(rows=len(rows), details={"backend": "bqml"})

@@ -1,0 +1,2 @@
+bucket = "abbanoa-dev-tfstate"
+prefix = "abbanoa/dev"

@@ -1,0 +1,2 @@
+bucket = "abbanoa-prod-tfstate"
+prefix = "abbanoa/prod"

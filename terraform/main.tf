@@ -1,0 +1,324 @@
+# Abbanoa water-network platform on Google Cloud. The job list is NOT written here: every
+# job of abbanoa/jobs/schedule.yaml gets its topic, Cloud Function and Cloud Scheduler job
+# through for_each over the manifest, and the BigQuery tables come from
+# abbanoa/warehouse/tables.yaml and its JSON schemas, the files the code reads too.
+
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+locals {
+  manifest      = yamldecode(file("${path.module}/../abbanoa/jobs/schedule.yaml"))
+  jobs          = local.manifest.jobs
+  warehouse_dir = "${path.module}/../abbanoa/warehouse"
+  tables        = yamldecode(file("${local.warehouse_dir}/tables.yaml"))
+
+  # Cloud Run URLs are https://<service>-<project number>.<region>.run.app: known before the
+  # services exist, so every component can be told where the API and dashboard are.
+  api_name       = "${var.name_prefix}-api"
+  dashboard_name = "${var.name_prefix}-dashboard"
+  api_url        = "https://${local.api_name}-${data.google_project.this.number}.${var.region}.run.app"
+  dashboard_url  = "https://${local.dashboard_name}-${data.google_project.this.number}.${var.region}.run.app"
+
+  # Every name of abbanoa/settings.py ENV, for every service (tests/infra checks that the
+  # two maps together are exactly that list). Non-secret values:
+  app_env = {
+    ABBANOA_ENV            = "production"
+    REDIS_KEY_PREFIX       = ""
+    GCP_PROJECT            = var.project_id
+    BQ_DATASET             = var.bq_dataset
+    BQ_LOCATION            = var.bq_location
+    BIGQUERY_EMULATOR_HOST = "" # empty: real BigQuery
+    PUBSUB_EMULATOR_HOST   = "" # empty: real Pub/Sub
+    DEFAULT_TENANT         = var.default_tenant
+    TIMEZONE               = local.manifest.time_zone
+    ALERT_TOPIC            = var.alert_topic
+    ALERT_WEBHOOK_URLS     = join(",", var.alert_webhook_urls)
+    API_URL                = local.api_url
+    DASHBOARD_DATA_MODE    = var.dashboard_data_mode
+    CORS_ORIGINS           = join(",", concat([local.dashboard_url], var.extra_cors_origins))
+    FORECAST_BACKEND       = var.forecast_backend
+    ANOMALY_BACKEND        = var.anomaly_backend
+    RETENTION_RAW_DAYS     = tostring(var.retention_raw_days)
+    RETENTION_ROLLUP_DAYS  = tostring(var.retention_rollup_days)
+    RETENTION_LOG_DAYS     = tostring(var.retention_log_days)
+    PARTITIONS_AHEAD_DAYS  = tostring(var.partitions_ahead_days)
+    LOG_LEVEL              = var.log_level
+    JOB_NAME               = "" # the scheduled_function module sets each function's own
+  }
+  # ... and the secret ones, from Secret Manager (settings validation requires JWT_SECRET in
+  # production, so every service gets it).
+  app_secret_env = {
+    DATABASE_URL = module.secrets.secret_ids["database-url"]
+    REDIS_URL    = module.secrets.secret_ids["redis-url"]
+    JWT_SECRET   = module.secrets.secret_ids["jwt-secret"]
+  }
+  # REDIS_URL verifies Memorystore's TLS certificate against this file.
+  secret_files = {
+    "/secrets/redis-ca/server-ca.pem" = module.secrets.secret_ids["redis-ca"]
+  }
+
+  apis = [
+    "artifactregistry.googleapis.com",
+    "bigquery.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    "compute.googleapis.com",
+    "eventarc.googleapis.com",
+    "iam.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "pubsub.googleapis.com",
+    "redis.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+    "servicenetworking.googleapis.com",
+    "sqladmin.googleapis.com",
+    "vpcaccess.googleapis.com",
+  ]
+}
+
+resource "google_project_service" "api" {
+  for_each           = toset(local.apis)
+  project            = var.project_id
+  service            = each.value
+  disable_on_destroy = false
+}
+
+module "network" {
+  source         = "./modules/network"
+  project_id     = var.project_id
+  region         = var.region
+  name_prefix    = var.name_prefix
+  subnet_cidr    = var.subnet_cidr
+  connector_cidr = var.connector_cidr
+  depends_on     = [google_project_service.api]
+}
+
+module "database" {
+  source              = "./modules/database"
+  project_id          = var.project_id
+  region              = var.region
+  name_prefix         = var.name_prefix
+  network_id          = module.network.network_id
+  tier                = var.db_tier
+  disk_size_gb        = var.db_disk_size_gb
+  high_availability   = var.db_high_availability
+  deletion_protection = var.deletion_protection
+  # private IPs need the private services access peering first
+  depends_on = [module.network]
+}
+
+module "redis" {
+  source         = "./modules/redis"
+  project_id     = var.project_id
+  region         = var.region
+  name_prefix    = var.name_prefix
+  network_id     = module.network.network_id
+  tier           = var.redis_tier
+  memory_size_gb = var.redis_memory_size_gb
+  depends_on     = [module.network]
+}
+
+module "bigquery" {
+  source                        = "./modules/bigquery"
+  project_id                    = var.project_id
+  dataset_id                    = var.bq_dataset
+  location                      = var.bq_location
+  warehouse_dir                 = local.warehouse_dir
+  tables                        = local.tables
+  deletion_protection           = var.deletion_protection
+  raw_partition_expiration_days = var.retention_raw_days
+  depends_on                    = [google_project_service.api]
+}
+
+module "pubsub" {
+  source     = "./modules/pubsub"
+  project_id = var.project_id
+  topics     = toset(concat([for job in local.jobs : job.topic], [var.alert_topic]))
+  depends_on = [google_project_service.api]
+}
+
+module "iam" {
+  source       = "./modules/iam"
+  project_id   = var.project_id
+  jobs         = { for name, job in local.jobs : name => { topic = job.topic, warehouse_write = try(job.warehouse_write, false) } }
+  alert_topic  = var.alert_topic
+  dataset_id   = module.bigquery.dataset_id
+  topics_ready = module.pubsub.topic_ids
+}
+
+module "secrets" {
+  source              = "./modules/secrets"
+  project_id          = var.project_id
+  name_prefix         = var.name_prefix
+  database_url        = module.database.database_url
+  redis_url           = module.redis.redis_url
+  redis_server_ca_pem = module.redis.server_ca_pem
+  # every runtime identity but the scheduler's (settings validation needs all three secrets)
+  accessors = merge(
+    { for name, email in module.iam.job_emails : "job:${name}" => email },
+    { api = module.iam.api_email, dashboard = module.iam.dashboard_email, notifier = module.iam.notifier_email },
+  )
+  depends_on = [google_project_service.api]
+}
+
+module "artifact_registry" {
+  source      = "./modules/artifact_registry"
+  project_id  = var.project_id
+  region      = var.region
+  name_prefix = var.name_prefix
+  readers     = [module.iam.api_email, module.iam.dashboard_email]
+  depends_on  = [google_project_service.api]
+}
+
+# Function source: scripts/build-function-source.sh zips functions/main.py, the abbanoa
+# package, sql/ and requirements.txt; the object name is the archive's hash, so a new
+# archive rolls every function to a new version on the next apply.
+resource "google_storage_bucket" "function_source" {
+  #checkov:skip=CKV_GCP_62:access logs of a bucket that only Terraform and Cloud Build read add cost and no audit value beyond Cloud Audit Logs
+  project                     = var.project_id
+  name                        = "${var.project_id}-${var.name_prefix}-function-source"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = !var.deletion_protection
+
+  versioning {
+    enabled = true
+  }
+
+  lifecycle_rule {
+    condition {
+      num_newer_versions = 5
+    }
+    action {
+      type = "Delete"
+    }
+  }
+}
+
+resource "google_storage_bucket_object" "function_source" {
+  name   = "functions-${filemd5(var.function_source_archive)}.zip"
+  bucket = google_storage_bucket.function_source.name
+  source = var.function_source_archive
+}
+
+module "job" {
+  source   = "./modules/scheduled_function"
+  for_each = local.jobs
+
+  project_id                      = var.project_id
+  region                          = var.region
+  job_name                        = each.key
+  job_description                 = each.value.description
+  job_schedule                    = try(each.value.cron, null)
+  time_zone                       = local.manifest.time_zone
+  topic_name                      = each.value.topic
+  topic_id                        = module.pubsub.topic_ids[each.value.topic]
+  dead_letter_topic_id            = module.pubsub.dead_letter_topic_ids[each.value.topic]
+  function_name                   = "${var.name_prefix}-${replace(each.key, "_", "-")}"
+  function_entry_point            = "job_pubsub"
+  source_bucket                   = google_storage_bucket.function_source.name
+  source_object                   = google_storage_bucket_object.function_source.name
+  function_available_memory_mb    = try(each.value.memory_mb, 512)
+  function_timeout_s              = each.value.timeout_s
+  max_attempts                    = try(each.value.retry.max_attempts, 5)
+  min_backoff_s                   = try(each.value.retry.min_backoff_s, 10)
+  max_backoff_s                   = try(each.value.retry.max_backoff_s, 600)
+  environment_variables           = local.app_env
+  secret_environment_variables    = local.app_secret_env
+  secret_files                    = local.secret_files
+  vpc_connector                   = module.network.vpc_connector_id
+  service_account_email           = module.iam.job_emails[each.key]
+  scheduler_service_account_email = module.iam.scheduler_email
+  depends_on                      = [module.secrets]
+}
+
+# The notifier: triggered by the alert topic, posts alerts to ALERT_WEBHOOK_URLS.
+module "notifier" {
+  source = "./modules/scheduled_function"
+
+  project_id                      = var.project_id
+  region                          = var.region
+  job_name                        = ""
+  job_description                 = "posts alerts from the alert topic to the configured webhooks"
+  job_schedule                    = null
+  time_zone                       = local.manifest.time_zone
+  topic_name                      = var.alert_topic
+  topic_id                        = module.pubsub.topic_ids[var.alert_topic]
+  dead_letter_topic_id            = module.pubsub.dead_letter_topic_ids[var.alert_topic]
+  function_name                   = "${var.name_prefix}-notifier"
+  function_entry_point            = "notify_alert"
+  source_bucket                   = google_storage_bucket.function_source.name
+  source_object                   = google_storage_bucket_object.function_source.name
+  function_available_memory_mb    = 256
+  function_timeout_s              = 60
+  max_attempts                    = 5
+  min_backoff_s                   = 10
+  max_backoff_s                   = 600
+  environment_variables           = local.app_env
+  secret_environment_variables    = local.app_secret_env
+  secret_files                    = local.secret_files
+  vpc_connector                   = module.network.vpc_connector_id
+  service_account_email           = module.iam.notifier_email
+  scheduler_service_account_email = module.iam.scheduler_email
+  depends_on                      = [module.secrets]
+}
+
+module "api" {
+  source                       = "./modules/cloud_run_service"
+  project_id                   = var.project_id
+  region                       = var.region
+  name                         = local.api_name
+  image                        = var.api_image
+  service_account_email        = module.iam.api_email
+  port                         = 8080
+  health_path                  = var.api_health_path
+  memory                       = "1Gi"
+  min_instances                = var.api_min_instances
+  max_instances                = var.api_max_instances
+  environment_variables        = local.app_env
+  secret_environment_variables = local.app_secret_env
+  secret_files                 = local.secret_files
+  vpc_connector                = module.network.vpc_connector_id
+  deletion_protection          = var.deletion_protection
+  depends_on                   = [module.secrets]
+}
+
+module "dashboard" {
+  source                       = "./modules/cloud_run_service"
+  project_id                   = var.project_id
+  region                       = var.region
+  name                         = local.dashboard_name
+  image                        = var.dashboard_image
+  service_account_email        = module.iam.dashboard_email
+  port                         = 8501
+  health_path                  = "/_stcore/health"
+  memory                       = "2Gi"
+  min_instances                = var.dashboard_min_instances
+  max_instances                = var.dashboard_max_instances
+  environment_variables        = local.app_env
+  secret_environment_variables = local.app_secret_env
+  secret_files                 = local.secret_files
+  vpc_connector                = module.network.vpc_connector_id
+  deletion_protection          = var.deletion_protection
+  depends_on                   = [module.secrets]
+}
+
+module "monitoring" {
+  source                = "./modules/monitoring"
+  project_id            = var.project_id
+  name_prefix           = var.name_prefix
+  notification_emails   = var.alert_emails
+  job_services          = { for name, job in module.job : name => job.service_name }
+  freshness_service     = module.job[var.freshness_job].service_name
+  stale_after_s         = var.stale_after_s
+  api_service           = module.api.name
+  api_host              = trimprefix(module.api.uri, "https://")
+  dashboard_host        = trimprefix(module.dashboard.uri, "https://")
+  api_health_path       = var.api_health_path
+  dashboard_health_path = "/_stcore/health"
+}

@@ -1,0 +1,109 @@
+# A public Cloud Run service (API or dashboard): min/max instances, egress to the VPC
+# (Cloud SQL, Redis) through the connector, secrets from Secret Manager as environment.
+
+resource "google_cloud_run_v2_service" "service" {
+  project             = var.project_id
+  location            = var.region
+  name                = var.name
+  ingress             = "INGRESS_TRAFFIC_ALL"
+  deletion_protection = var.deletion_protection
+
+  template {
+    service_account                  = var.service_account_email
+    max_instance_request_concurrency = 40
+    timeout                          = "60s"
+
+    scaling {
+      min_instance_count = var.min_instances
+      max_instance_count = var.max_instances
+    }
+
+    vpc_access {
+      connector = var.vpc_connector
+      egress    = "PRIVATE_RANGES_ONLY"
+    }
+
+    containers {
+      image = var.image
+      ports {
+        container_port = var.port
+      }
+      resources {
+        limits = {
+          cpu    = var.cpu
+          memory = var.memory
+        }
+        cpu_idle = true
+      }
+
+      dynamic "env" {
+        for_each = var.environment_variables
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      dynamic "env" {
+        for_each = var.secret_environment_variables
+        content {
+          name = env.key
+          value_source {
+            secret_key_ref {
+              secret  = env.value
+              version = "latest"
+            }
+          }
+        }
+      }
+
+      dynamic "volume_mounts" {
+        for_each = var.secret_files
+        content {
+          name       = replace(basename(volume_mounts.key), ".", "-")
+          mount_path = dirname(volume_mounts.key)
+        }
+      }
+
+      startup_probe {
+        http_get {
+          path = var.health_path
+        }
+        period_seconds    = 5
+        failure_threshold = 12
+      }
+
+      liveness_probe {
+        http_get {
+          path = var.health_path
+        }
+        period_seconds = 30
+      }
+    }
+
+    dynamic "volumes" {
+      for_each = var.secret_files
+      content {
+        name = replace(basename(volumes.key), ".", "-")
+        secret {
+          secret = volumes.value
+          items {
+            path    = basename(volumes.key)
+            version = "latest"
+          }
+        }
+      }
+    }
+  }
+}
+
+resource "google_cloud_run_v2_service_iam_member" "public" {
+  # public by design (DESIGN.md: "API and dashboard are public, behind authentication"):
+  # the app checks a JWT on every route but health and login
+  count    = var.public ? 1 : 0
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_service.service.name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}

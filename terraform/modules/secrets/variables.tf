@@ -1,0 +1,31 @@
+variable "project_id" {
+  type        = string
+  description = "Google Cloud project id."
+}
+
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of every secret id."
+}
+
+variable "database_url" {
+  type        = string
+  description = "SQLAlchemy URL of Cloud SQL, password included."
+  sensitive   = true
+}
+
+variable "redis_url" {
+  type        = string
+  description = "rediss:// URL of Memorystore, AUTH string included."
+  sensitive   = true
+}
+
+variable "redis_server_ca_pem" {
+  type        = string
+  description = "Memorystore server CA, mounted as a file for TLS verification."
+}
+
+variable "accessors" {
+  type        = map(string)
+  description = "Component -> service account email allowed to read every secret (settings validation needs them all in production); keys must be known at plan time."
+}

@@ -1,0 +1,206 @@
+variable "project_id" {
+  type        = string
+  description = "Google Cloud project the platform is deployed to (one project per environment)."
+}
+
+variable "region" {
+  type        = string
+  description = "Region of every regional resource (europe-west8 is Milan, the closest to Sardinia)."
+  default     = "europe-west8"
+}
+
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of resource names."
+  default     = "abbanoa"
+}
+
+variable "deletion_protection" {
+  type        = bool
+  description = "Protect the database, tables and services from terraform destroy (true in prod)."
+}
+
+variable "subnet_cidr" {
+  type        = string
+  description = "Primary range of the platform subnet."
+  default     = "10.20.0.0/24"
+}
+
+variable "connector_cidr" {
+  type        = string
+  description = "/28 range of the serverless VPC access connector."
+  default     = "10.20.8.0/28"
+}
+
+variable "db_tier" {
+  type        = string
+  description = "Cloud SQL machine tier."
+}
+
+variable "db_disk_size_gb" {
+  type        = number
+  description = "Initial Cloud SQL disk size in GB."
+}
+
+variable "db_high_availability" {
+  type        = bool
+  description = "Regional (HA) Cloud SQL instance."
+}
+
+variable "redis_tier" {
+  type        = string
+  description = "Memorystore tier: BASIC or STANDARD_HA."
+}
+
+variable "redis_memory_size_gb" {
+  type        = number
+  description = "Memorystore memory in GB."
+}
+
+variable "bq_dataset" {
+  type        = string
+  description = "Warehouse dataset (BQ_DATASET)."
+  default     = "water_network"
+}
+
+variable "bq_location" {
+  type        = string
+  description = "Warehouse location (BQ_LOCATION)."
+  default     = "EU"
+}
+
+variable "default_tenant" {
+  type        = string
+  description = "Tenant imported nodes and districts belong to (DEFAULT_TENANT)."
+  default     = "abbanoa"
+}
+
+variable "alert_topic" {
+  type        = string
+  description = "Pub/Sub topic of alerts (ALERT_TOPIC)."
+  default     = "alerts"
+}
+
+variable "alert_webhook_urls" {
+  type        = list(string)
+  description = "Webhooks the notifier posts alerts to (ALERT_WEBHOOK_URLS)."
+  default     = []
+}
+
+variable "dashboard_data_mode" {
+  type        = string
+  description = "Where the dashboard reads from: api, hybrid or fallback (DASHBOARD_DATA_MODE)."
+  default     = "api"
+  validation {
+    condition     = contains(["api", "hybrid", "fallback"], var.dashboard_data_mode)
+    error_message = "dashboard_data_mode must be api, hybrid or fallback."
+  }
+}
+
+variable "extra_cors_origins" {
+  type        = list(string)
+  description = "Browser origins allowed to call the API besides the dashboard (CORS_ORIGINS)."
+  default     = []
+}
+
+variable "forecast_backend" {
+  type        = string
+  description = "local or bqml (FORECAST_BACKEND)."
+  default     = "bqml"
+}
+
+variable "anomaly_backend" {
+  type        = string
+  description = "local or bqml (ANOMALY_BACKEND)."
+  default     = "local"
+}
+
+variable "retention_raw_days" {
+  type        = number
+  description = "Days of raw readings kept (RETENTION_RAW_DAYS; also the BigQuery partition expiry)."
+  default     = 400
+}
+
+variable "retention_rollup_days" {
+  type        = number
+  description = "Days of rollups kept (RETENTION_ROLLUP_DAYS)."
+  default     = 1825
+}
+
+variable "retention_log_days" {
+  type        = number
+  description = "Days of job runs and quarantine kept (RETENTION_LOG_DAYS)."
+  default     = 90
+}
+
+variable "partitions_ahead_days" {
+  type        = number
+  description = "Readings partitions created ahead (PARTITIONS_AHEAD_DAYS)."
+  default     = 14
+}
+
+variable "log_level" {
+  type        = string
+  description = "Logging level (LOG_LEVEL)."
+  default     = "INFO"
+}
+
+variable "function_source_archive" {
+  type        = string
+  description = "Path of the zip built by scripts/build-function-source.sh."
+  default     = "../dist/functions-source.zip"
+}
+
+variable "api_image" {
+  type        = string
+  description = "API image in Artifact Registry, by digest (…/abbanoa-images/api@sha256:…)."
+}
+
+variable "dashboard_image" {
+  type        = string
+  description = "Dashboard image in Artifact Registry, by digest."
+}
+
+variable "api_health_path" {
+  type        = string
+  description = "API health endpoint (probes and uptime check)."
+  default     = "/health"
+}
+
+variable "api_min_instances" {
+  type        = number
+  description = "API instances kept warm."
+}
+
+variable "api_max_instances" {
+  type        = number
+  description = "API instances at most."
+}
+
+variable "dashboard_min_instances" {
+  type        = number
+  description = "Dashboard instances kept warm."
+}
+
+variable "dashboard_max_instances" {
+  type        = number
+  description = "Dashboard instances at most."
+}
+
+variable "alert_emails" {
+  type        = list(string)
+  description = "On-call addresses notified by the alert policies."
+  default     = []
+}
+
+variable "freshness_job" {
+  type        = string
+  description = "Job (schedule manifest name) whose successful runs mean the data is fresh."
+  default     = "realtime_sync"
+}
+
+variable "stale_after_s" {
+  type        = number
+  description = "Seconds without a successful freshness_job run before the stale-data alert."
+  default     = 1800
+}

@@ -1,0 +1,70 @@
+"""Data quality per node, metric and local day, and its alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import sqlalchemy as sa
+
+from abbanoa.analytics.data_quality import daily_quality, problems
+from abbanoa.jobs import data_quality
+from abbanoa.jobs.base import JobContext
+from abbanoa.stores import postgres
+
+
+def _series(start, end, node="F1", metric="flow_rate", value=10.0, freq="15min"):
+    ts = pd.date_range(start, end, freq=freq, tz="Europe/Rome", inclusive="left").tz_convert("UTC")
+    return pd.DataFrame({"node_id": node, "metric": metric, "ts": ts, "value": value})
+
+
+def test_completeness_counts_the_23_hour_day_and_duplicates_lower_consistency():
+    # given the spring-forward day (23 h) complete at 15 min, with one duplicated row
+    frame = _series("2026-03-29", "2026-03-30")
+    frame = pd.concat([frame, frame.iloc[[5]]], ignore_index=True)
+    q = daily_quality(frame, pd.Timestamp("2026-03-30 00:00", tz="Europe/Rome")).iloc[0]
+    assert (q["expected"], q["received"], q["duplicates"]) == (92, 92, 1)
+    assert q["completeness"] == 1.0 and q["consistency"] < 1.0
+
+
+def test_out_of_range_values_lower_validity_a_half_empty_day_is_broken_and_silence_is_stale():
+    frame = _series("2026-03-02", "2026-03-03", metric="pressure", value=4.0)
+    frame.loc[:9, "value"] = 99.0  # beyond 25 bar
+    half = _series("2026-03-02", "2026-03-02 10:00", node="F2")
+    whole = _series("2026-03-01", "2026-03-02", node="F2")
+    q = daily_quality(pd.concat([frame, half, whole]), pd.Timestamp("2026-03-03 00:30", tz="Europe/Rome"))
+    p1 = q[q["node_id"] == "F1"].iloc[0]
+    assert p1["validity"] == (96 - 10) / 96
+    found = problems(q, dt.date(2026, 3, 3))
+    assert set(zip(found["node_id"], found["day"].astype(str), found["problem"], strict=True)) == {
+        ("F1", "2026-03-02", "broken_sensor"),
+        ("F2", "2026-03-02", "broken_sensor"),
+        ("F2", "2026-03-03", "stale_sensor"),  # silent since 09:45 yesterday
+    }
+
+
+def test_totalizer_that_disagrees_with_integrated_flow_is_inconsistent():
+    flow = _series("2026-03-02", "2026-03-03", value=10.0)  # 10 l/s = 864 m3/day
+    total = flow.assign(metric="total_flow", value=[i * 9.0 for i in range(len(flow))])  # 9 m3 / 15 min = 864
+    good = daily_quality(pd.concat([flow, total]), pd.Timestamp("2026-03-03", tz="UTC"))
+    bad = daily_quality(pd.concat([flow, total.assign(value=total["value"] * 2)]), pd.Timestamp("2026-03-03", tz="UTC"))
+    pick = lambda q: q[q["metric"] == "total_flow"]["consistency"].iloc[0]  # noqa: E731
+    assert pick(good) > 0.98 and pick(bad) < 0.6
+
+
+def test_stale_sensor_raises_one_data_quality_alert_across_reruns(db, settings, pubsub_project):
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    ts = pd.date_range(now - dt.timedelta(hours=20), now - dt.timedelta(hours=8), freq="15min")
+    with db.begin() as conn:
+        conn.execute(sa.text("SELECT ensure_readings_partitions(:a, :b)"), {"a": ts[0], "b": now})
+        conn.execute(sa.text("INSERT INTO tenants (tenant_id, name) VALUES ('abbanoa', 'Abbanoa')"))
+        conn.execute(sa.text("INSERT INTO nodes (node_id, tenant_id) VALUES ('Q1', 'abbanoa')"))
+        postgres.copy_rows(conn, "readings", ["node_id", "metric", "ts", "value"], [("Q1", "ph", t, 7.4) for t in ts])
+    for _ in range(2):
+        data_quality.run(JobContext("data_quality", settings, now=now))
+    with db.begin() as conn:
+        alerts = conn.execute(sa.text("SELECT alert_type, source, published_at FROM alerts")).all()
+        rows = conn.execute(sa.text("SELECT count(*) FROM data_quality WHERE node_id = 'Q1'")).scalar()
+    assert [(a.alert_type, a.source) for a in alerts] == [("stale_sensor", "data_quality")]
+    assert alerts[0].published_at is not None
+    assert rows >= 1

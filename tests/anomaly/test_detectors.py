@@ -1,0 +1,203 @@
+"""Each detector fires on its crafted case and stays silent on clean weeks of daily cycles,
+including the weeks of both daylight-saving changes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from abbanoa.analytics import detectors as d
+from abbanoa.analytics.bqml import create_model_sql, detect_anomalies_sql, flags_from_result
+from abbanoa.analytics.config import DetectorConfig
+from abbanoa.analytics.episodes import build_episodes, next_status, severity_level
+from abbanoa.analytics.night_flow import minimum_night_flow, rising_night_flow
+from abbanoa.errors import AbbanoaError
+from tests.anomaly.series import daily_cycle, series
+
+SPRING = ("2026-03-01", "2026-04-05")  # DST starts 2026-03-29
+AUTUMN = ("2026-09-27", "2026-11-01")  # DST ends 2026-10-25
+
+
+@pytest.mark.parametrize("span", [SPRING, AUTUMN], ids=["spring_dst", "autumn_dst"])
+def test_clean_weeks_with_a_dst_change_raise_nothing(span):
+    # given five weeks of normal daily cycles spanning a daylight-saving change
+    readings = daily_cycle(*span)
+    # when every detector runs up to the end of the data
+    flags = d.detect_readings(readings, now=pd.Timestamp(span[1], tz="UTC"))
+    # then nothing is flagged
+    assert flags.empty, flags.groupby("anomaly_type").size()
+
+
+def test_burst_is_detected_within_an_hour_and_pressure_drop_too():
+    readings = daily_cycle(*SPRING)
+    start = pd.Timestamp("2026-04-02 14:00", tz="UTC")
+    readings.loc[series(readings, "fm1", "flow_rate") & (readings["ts"] >= start), "value"] += 6.0
+    readings.loc[series(readings, "fm1p", "pressure") & (readings["ts"] >= start), "value"] -= 0.3
+    episodes = build_episodes(d.detect_readings(readings))
+    burst = episodes[episodes["anomaly_type"] == d.BURST]
+    drop = episodes[episodes["anomaly_type"] == d.PRESSURE_DROP]
+    assert len(burst) == 1 and len(drop) == 1
+    assert start <= burst["start_ts"].iloc[0] <= start + pd.Timedelta(hours=1)
+    assert start <= drop["start_ts"].iloc[0] <= start + pd.Timedelta(hours=1)
+    assert burst["severity"].iloc[0] in ("high", "critical")
+
+
+def test_baseline_deviation_reports_expected_value_and_ignores_a_past_anomalous_week():
+    readings = daily_cycle(*SPRING)
+    flow = series(readings, "fm1", "flow_rate")
+    # a whole past week doubled: the median over four weeks is not moved by it
+    past = (readings["ts"] >= "2026-03-09") & (readings["ts"] < "2026-03-16")
+    readings.loc[flow & past, "value"] *= 2
+    hour = (readings["ts"] >= "2026-04-03 01:00") & (readings["ts"] < "2026-04-03 03:00")
+    readings.loc[flow & hour, "value"] += 8
+    flags = d.detect_readings(readings, detectors=("baseline",))
+    late = flags[flags["ts"] >= pd.Timestamp("2026-03-30", tz="UTC")]
+    assert set(late["ts"]) == {
+        pd.Timestamp("2026-04-03 01:00", tz="UTC"),
+        pd.Timestamp("2026-04-03 02:00", tz="UTC"),
+    }
+    assert (late["expected"] < 15).all() and (late["observed"] > 18).all()
+
+
+def test_rising_night_flow_flags_a_growing_leak_within_three_nights():
+    readings = daily_cycle(*SPRING)
+    flow = readings[readings["metric"] == "flow_rate"].assign(district_id="D1")
+    leak_start = pd.Timestamp("2026-03-25 12:00", tz="UTC")
+    grow = ((flow["ts"] - leak_start).dt.total_seconds() / 86400).clip(lower=0, upper=5) * 0.8  # l/s/day
+    flow["value"] += grow
+    nights = minimum_night_flow(flow[["district_id", "ts", "value"]], DetectorConfig())
+    flags = rising_night_flow(nights, DetectorConfig())
+    assert not flags.empty
+    first = flags["ts"].min()
+    assert leak_start < first <= leak_start + pd.Timedelta(days=3, hours=16)
+    clean = rising_night_flow(
+        minimum_night_flow(flow.assign(value=flow["value"] - grow), DetectorConfig()), DetectorConfig()
+    )
+    assert clean.empty
+
+
+def test_night_window_is_local_time_and_one_hour_on_the_spring_forward_night():
+    flow = daily_cycle("2026-03-27", "2026-03-31")
+    flow = flow[flow["metric"] == "flow_rate"].assign(district_id="D1")
+    nights = minimum_night_flow(flow, DetectorConfig()).set_index("night")
+    assert nights.loc[pd.Timestamp("2026-03-28"), "hours"] == 2
+    assert nights.loc[pd.Timestamp("2026-03-29"), "hours"] == 1
+    # 04:00 local = 02:00 UTC in summer time
+    assert nights.loc[pd.Timestamp("2026-03-30"), "night_end"] == pd.Timestamp("2026-03-30 02:00", tz="UTC")
+
+
+def test_out_of_physical_range_and_node_threshold_breach():
+    readings = daily_cycle("2026-03-01", "2026-03-03")
+    readings.loc[series(readings, "fm1p", "pressure") & (readings["ts"] == "2026-03-02 10:00"), "value"] = 40.0
+    thresholds = pd.DataFrame(
+        {"node_id": ["fm1"], "metric": ["flow_rate"], "low": [None], "high": [21.0], "sensitivity": [None]}
+    )
+    flags = d.physical_range(d.prepare(readings), thresholds)
+    out = flags[flags["anomaly_type"] == d.OUT_OF_RANGE]
+    assert list(out["node_id"]) == ["fm1p"] and out["observed"].iloc[0] == 40.0
+    breach = flags[flags["anomaly_type"] == d.THRESHOLD]
+    assert not breach.empty and (breach["observed"] > 21.0).all() and set(breach["node_id"]) == {"fm1"}
+
+
+def test_sensor_faults_stuck_spike_gap_and_totalizer_backwards():
+    readings = daily_cycle("2026-03-01", "2026-03-08")
+    flow = series(readings, "fm1", "flow_rate")
+    stuck = (readings["ts"] >= "2026-03-05 06:00") & (readings["ts"] < "2026-03-05 14:00")
+    readings.loc[flow & stuck, "value"] = 17.25
+    readings.loc[series(readings, "fm1p", "pressure") & (readings["ts"] == "2026-03-06 09:00"), "value"] = 9.0
+    gap = (
+        series(readings, "fm1p", "pressure")
+        & (readings["ts"] >= "2026-03-04 03:00")
+        & (readings["ts"] < "2026-03-04 07:00")
+    )
+    readings = readings[~gap]
+    total = pd.DataFrame(
+        {
+            "node_id": "fm1",
+            "metric": "total_flow",
+            "ts": pd.date_range("2026-03-01", periods=10, freq="1h", tz="UTC"),
+            "value": [100, 110, 120, 130, 90, 100, 110, 120, 130, 140],
+        }
+    )
+    flags = d.detect_readings(pd.concat([readings, total]), detectors=("stuck", "spike", "gap", "totalizer"))
+    episodes = build_episodes(flags)
+    by_type = episodes.groupby("anomaly_type")
+    assert set(by_type.groups) == {d.STUCK, d.SPIKE, d.GAP, d.TOTALIZER}
+    s = episodes[episodes["anomaly_type"] == d.STUCK].iloc[0]
+    assert s["start_ts"] == pd.Timestamp("2026-03-05 06:00", tz="UTC")
+    assert s["end_ts"] == pd.Timestamp("2026-03-05 13:45", tz="UTC")
+    g = episodes[episodes["anomaly_type"] == d.GAP].iloc[0]
+    assert (g["start_ts"], g["end_ts"]) == (
+        pd.Timestamp("2026-03-04 02:45", tz="UTC"),
+        pd.Timestamp("2026-03-04 07:00", tz="UTC"),
+    )
+    assert episodes[episodes["anomaly_type"] == d.SPIKE].iloc[0]["observed"] == 9.0
+    assert episodes[episodes["anomaly_type"] == d.TOTALIZER].iloc[0]["observed"] == 90
+
+
+def test_a_silent_sensor_is_an_open_gap_until_now():
+    readings = daily_cycle("2026-03-01", "2026-03-02")
+    flags = d.sensor_gap(d.prepare(readings), DetectorConfig(), now=pd.Timestamp("2026-03-02 06:00", tz="UTC"))
+    assert set(flags["node_id"]) == {"fm1", "fm1p"}
+    assert (flags["end_ts"] == pd.Timestamp("2026-03-02 06:00", tz="UTC")).all()
+
+
+def test_a_long_anomaly_is_one_episode_with_severity_growing_with_duration():
+    readings = daily_cycle("2026-03-01", "2026-03-08")
+    flow = series(readings, "fm1", "flow_rate")
+    readings.loc[flow & (readings["ts"] >= "2026-03-03 00:00") & (readings["ts"] < "2026-03-04 12:00"), "value"] = 3.0
+    episodes = build_episodes(d.detect_readings(readings, detectors=("stuck",)))
+    assert len(episodes) == 1
+    assert episodes["points"].iloc[0] > 100
+    assert episodes["severity"].iloc[0] == "high"
+
+
+def test_node_sensitivity_silences_or_sharpens_one_node():
+    readings = daily_cycle("2026-03-01", "2026-03-03")
+    readings.loc[series(readings, "fm1p", "pressure") & (readings["ts"] == "2026-03-02 09:00"), "value"] += 0.35
+    quiet = pd.DataFrame(
+        {"node_id": ["fm1p"], "metric": ["pressure"], "low": [None], "high": [None], "sensitivity": [0.5]}
+    )
+    keen = quiet.assign(sensitivity=2.0)
+    assert d.spike(d.prepare(readings), DetectorConfig(), quiet).empty
+    assert d.spike(d.prepare(readings), DetectorConfig()).empty
+    assert not d.spike(d.prepare(readings), DetectorConfig(), keen).empty
+
+
+def test_severity_rules_and_status_life_cycle():
+    assert severity_level(d.BASELINE, 1.2, 0.0) == 0
+    assert severity_level(d.BASELINE, 4.0, 2.0) == 2
+    assert severity_level(d.BURST, 1.0, 0.0) == 2
+    assert severity_level(d.SPIKE, 50.0, 0.0) == 1
+    assert severity_level(d.RISING_MNF, 1.2, 48.0, points=3) == 2
+    assert next_status("open", "acknowledge") == "acknowledged"
+    assert next_status("acknowledged", "resolve") == "resolved"
+    with pytest.raises(AbbanoaError):
+        next_status("resolved", "acknowledge")
+
+
+def test_bigquery_ml_sql_uses_arima_plus_per_series_and_bound_parameters():
+    create = create_model_sql("proj.water_network")
+    assert "model_type = 'ARIMA_PLUS'" in create
+    assert "time_series_id_col = ['node_id', 'metric']" in create
+    assert "CREATE OR REPLACE MODEL `proj.water_network.anomaly_arima`" in create
+    assert "@until" in create
+    detect = detect_anomalies_sql("proj.water_network", 0.95)
+    assert "ML.DETECT_ANOMALIES(" in detect and "STRUCT(0.95 AS anomaly_prob_threshold)" in detect
+    assert "@since" in detect and "@until" in detect and "WHERE is_anomaly" in detect
+    with pytest.raises(ValueError):
+        detect_anomalies_sql("p.d", 1.5)
+    result = pd.DataFrame(
+        {
+            "node_id": ["n"],
+            "metric": ["pressure"],
+            "ts": ["2026-03-01T10:00:00Z"],
+            "observed": [3.0],
+            "expected": [4.0],
+            "lower_bound": [3.5],
+            "upper_bound": [4.5],
+            "anomaly_probability": [0.999],
+        }
+    )
+    flags = flags_from_result(result)
+    assert flags["score"].iloc[0] == pytest.approx(-2.0)

@@ -1,0 +1,44 @@
+"""The quality compliance job writes daily compliance and excursions from PostgreSQL and alerts once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import sqlalchemy as sa
+
+from abbanoa.jobs import loading
+from abbanoa.jobs.runner import run_job
+
+
+def test_job_stores_compliance_and_an_excursion_and_raises_one_alert(db, settings, pubsub_project):
+    # given a pH probe every 15 minutes on 2026-06-10 (Rome), out of range (9.8 peak) for 45 minutes
+    ts = pd.date_range("2026-06-09T22:00Z", periods=96, freq="15min", tz="UTC")
+    values = [7.5] * 96
+    values[40:43] = [9.7, 9.8, 9.6]
+    with db.begin() as conn:
+        conn.execute(sa.text("INSERT INTO tenants VALUES ('t1', 't1')"))
+        conn.execute(sa.text("INSERT INTO nodes (node_id, tenant_id) VALUES ('QP1', 't1')"))
+        rows = pd.DataFrame({"node_id": "QP1", "metric": "ph", "ts": ts, "value": values, "ingested_at": ts})
+        loading.upsert(conn, rows, "Europe/Rome", 0)
+    now = dt.datetime(2026, 6, 10, 22, 0, tzinfo=dt.UTC)
+    # when the job runs twice (a redelivery)
+    run_job("quality_compliance", settings, now=now)
+    run_job("quality_compliance", settings, now=now)
+    # then
+    with db.connect() as conn:
+        day = conn.execute(sa.text("SELECT day, samples, compliant FROM quality_compliance")).one()
+        exc = conn.execute(
+            sa.text("SELECT start_ts, end_ts, peak_value, open, limit_kind FROM quality_excursions")
+        ).one()
+        alerts = conn.execute(sa.text("SELECT alert_type, severity, published_at FROM alerts")).all()
+    assert (day.day, day.samples, day.compliant) == (dt.date(2026, 6, 10), 96, 93)
+    assert (exc.start_ts, exc.end_ts, exc.peak_value, exc.open, exc.limit_kind) == (
+        ts[40].to_pydatetime(),
+        ts[42].to_pydatetime(),
+        9.8,
+        False,
+        "directive",
+    )
+    assert len(alerts) == 1 and alerts[0].alert_type == "quality_excursion" and alerts[0].severity == "critical"
+    assert alerts[0].published_at is not None
