@@ -6,13 +6,12 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from abbanoa.analytics.compliance import LIMITS as COMPLIANCE_LIMITS
 from dashboard import transforms, ui
 from dashboard.views._common import metric_picker, node_picker
 
-# Directive (EU) 2020/2184, Annex I Part C (indicator parameters): pH 6.5-9.5, conductivity
-# 2500 uS/cm at 20 degC, turbidity 1 NTU (treatment output); free chlorine 0.2 mg/l minimum
-# residual recommended at the tap by D.Lgs. 31/2001 (Italy), kept in D.Lgs. 18/2023.
-LIMITS = {"ph": (6.5, 9.5), "conductivity": (None, 2500.0), "turbidity": (None, 1.0), "free_chlorine": (0.2, None)}
+# One source of truth for the limits (Directive (EU) 2020/2184 and operational ranges).
+LIMITS = {m: (lim.low, lim.high) for m, lim in COMPLIANCE_LIMITS.items()}
 
 
 def main() -> None:
