@@ -1,0 +1,1 @@
+"""Reports: pure functions taking data in and returning bytes (PDF, CSV, Excel)."""

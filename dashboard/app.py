@@ -1,0 +1,87 @@
+"""Abbanoa control-room dashboard: `streamlit run dashboard/app.py`.
+
+Login against the API (the session holds the token), the data mode and user in the
+sidebar, and the nine views (dashboard/views/*, each a `main()`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run` from anywhere
+
+import streamlit as st  # noqa: E402
+
+from abbanoa.settings import get_settings  # noqa: E402
+from dashboard import data  # noqa: E402
+from dashboard.views import (  # noqa: E402
+    anomalies,
+    consumption,
+    efficiency,
+    forecast,
+    kpis,
+    overview,
+    performance,
+    quality,
+    reports,
+)
+
+VIEWS = [
+    (overview.main, "Overview", "overview", ":material/map:"),
+    (forecast.main, "Forecast", "forecast", ":material/trending_up:"),
+    (kpis.main, "KPI dashboard", "kpis", ":material/speed:"),
+    (quality.main, "Water quality", "quality", ":material/water_drop:"),
+    (anomalies.main, "Anomalies", "anomalies", ":material/warning:"),
+    (consumption.main, "Consumption patterns", "consumption", ":material/calendar_month:"),
+    (efficiency.main, "Network efficiency", "efficiency", ":material/water:"),
+    (reports.main, "Reports", "reports", ":material/description:"),
+    (performance.main, "Performance monitor", "performance", ":material/monitor_heart:"),
+]
+
+
+def login_page() -> None:
+    st.title("Abbanoa network monitor")
+    with st.form("login"):
+        username = st.text_input("Username")
+        password = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Log in")
+    if submitted:
+        try:
+            answer = data.login(get_settings(), username, password)
+        except data.LoginFailed as exc:
+            st.error(f"Login failed: {exc}")
+            return
+        st.session_state["token"] = answer["access_token"]
+        st.session_state["refresh_token"] = answer.get("refresh_token")
+        st.session_state["user"] = answer["user"]
+        st.rerun()
+
+
+def sidebar() -> None:
+    user = st.session_state["user"]
+    mode = get_settings().dashboard_data_mode
+    st.sidebar.markdown(f"**Data mode:** `{mode}`" + (" (read-only)" if mode == "fallback" else ""))
+    st.sidebar.markdown(f"**User:** {user['username']} · **role:** {user['role']} · **tenant:** {user['tenant_id']}")
+    if st.sidebar.button("Log out"):
+        data.logout(get_settings(), st.session_state["token"], st.session_state.get("refresh_token"))
+        for key in ("token", "refresh_token", "user"):
+            st.session_state.pop(key, None)
+        st.cache_data.clear()
+        st.rerun()
+
+
+def main() -> None:
+    st.set_page_config(page_title="Abbanoa", page_icon=":material/water_drop:", layout="wide")
+    if "token" not in st.session_state:
+        st.navigation([st.Page(login_page, title="Log in", url_path="login")]).run()
+        return
+    sidebar()
+    pages = [
+        st.Page(fn, title=title, url_path=path, icon=icon, default=(i == 0))
+        for i, (fn, title, path, icon) in enumerate(VIEWS)
+    ]
+    st.navigation(pages).run()
+
+
+main()

@@ -1,0 +1,355 @@
+"""Data access for the dashboard: one interface, three implementations (no Streamlit here).
+
+- ApiSource: HTTP to settings.api_url with the user's bearer token (default).
+- HybridSource: abbanoa.repository directly on PostgreSQL + Redis (same shapes as the API).
+- FallbackSource: BigQuery (Warehouse), read-only; features needing the operational stores
+  raise Unavailable with a sentence the view shows.
+Login always goes to the API (same users, roles and tenants in every mode).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from typing import Any
+
+import requests
+
+from abbanoa.errors import AbbanoaError
+from abbanoa.settings import Settings
+
+TIMEOUT_S = 10
+
+
+class Unavailable(AbbanoaError):
+    """A feature this data mode cannot serve (the view shows the message)."""
+
+
+class LoginFailed(AbbanoaError):
+    pass
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def login(settings: Settings, username: str, password: str) -> dict[str, Any]:
+    """POST /auth/login -> {"access_token", "refresh_token", "user", ...}."""
+    try:
+        r = requests.post(
+            f"{settings.api_url}/api/v1/auth/login",
+            json={"username": username, "password": password},
+            timeout=TIMEOUT_S,
+        )
+    except requests.RequestException as exc:
+        raise LoginFailed(f"API unreachable at {settings.api_url}: {exc.__class__.__name__}") from exc
+    if r.status_code != 200:
+        try:
+            message = r.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = f"HTTP {r.status_code}"
+        raise LoginFailed(message)
+    return r.json()
+
+
+def logout(settings: Settings, token: str, refresh_token: str | None = None) -> None:
+    # best effort: the token expires anyway (15 min); the session is cleared regardless
+    with contextlib.suppress(requests.RequestException):
+        requests.post(
+            f"{settings.api_url}/api/v1/auth/logout",
+            json={"refresh_token": refresh_token} if refresh_token else {},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=TIMEOUT_S,
+        )
+
+
+def api_metrics_text(settings: Settings) -> str | None:
+    """The API's Prometheus text (/metrics), or None when unreachable."""
+    try:
+        r = requests.get(f"{settings.api_url}/metrics", timeout=TIMEOUT_S)
+        return r.text if r.ok else None
+    except requests.RequestException:
+        return None
+
+
+class DataSource:
+    """What every view reads. Shapes are those of docs/api.md."""
+
+    mode = "?"
+    read_only = False
+
+    def summary(self, time_range: str) -> dict: ...
+    def nodes(self) -> list[dict]: ...
+    def districts(self) -> list[dict]: ...
+    def latest(self, node_id: str) -> dict: ...
+    def readings(self, node_id: str, metric: str, start: dt.datetime, end: dt.datetime, resolution: str) -> dict: ...
+    def anomalies(self, **filters: Any) -> dict: ...
+    def acknowledge(self, anomaly_id: int) -> dict: ...
+    def resolve(self, anomaly_id: int) -> dict: ...
+    def efficiency(self, district_id: str, period: str, start: dt.datetime, end: dt.datetime) -> dict: ...
+    def quality(self, start: dt.date, end: dt.date) -> dict: ...
+    def forecast(self, node_id: str, metric: str) -> dict: ...
+    def job_runs(self, limit: int = 200) -> list[dict]: ...
+    def run_job(self, name: str) -> dict: ...
+
+
+class ApiSource(DataSource):
+    mode = "api"
+
+    def __init__(self, settings: Settings, token: str, user: dict):
+        self.settings, self.token, self.user = settings, token, user
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def _call(self, method: str, path: str, **params: Any) -> Any:
+        params = {k: v for k, v in params.items() if v is not None}
+        try:
+            r = self.session.request(method, f"{self.settings.api_url}/api/v1{path}", params=params, timeout=TIMEOUT_S)
+        except requests.RequestException as exc:
+            raise Unavailable(f"API unreachable ({exc.__class__.__name__})") from exc
+        if r.status_code >= 400:
+            try:
+                message = r.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = r.text[:200]
+            raise Unavailable(f"API {r.status_code}: {message}")
+        return r.json()
+
+    def summary(self, time_range):
+        return self._call("GET", "/dashboard/summary", range=time_range)
+
+    def nodes(self):
+        items, offset = [], 0
+        while True:
+            page = self._call("GET", "/nodes", limit=500, offset=offset)
+            items += page["items"]
+            offset += len(page["items"])
+            if not page["items"] or offset >= page["total"]:
+                return items
+
+    def districts(self):
+        return self._call("GET", "/districts")["items"]
+
+    def latest(self, node_id):
+        return self._call("GET", f"/nodes/{node_id}/latest")
+
+    def readings(self, node_id, metric, start, end, resolution):
+        return self._call(
+            "GET",
+            f"/nodes/{node_id}/readings",
+            metric=metric,
+            resolution=resolution,
+            **{"from": _iso(start), "to": _iso(end)},
+        )
+
+    def anomalies(self, **filters):
+        start, end = filters.pop("start", None), filters.pop("end", None)
+        for ours, theirs in (("district_id", "district"), ("node_id", "node"), ("anomaly_type", "type")):
+            if ours in filters:
+                filters[theirs] = filters.pop(ours)
+        return self._call("GET", "/anomalies", **filters, **{"from": _iso(start), "to": _iso(end)})
+
+    def acknowledge(self, anomaly_id):
+        return self._call("POST", f"/anomalies/{anomaly_id}/acknowledge")
+
+    def resolve(self, anomaly_id):
+        return self._call("POST", f"/anomalies/{anomaly_id}/resolve")
+
+    def efficiency(self, district_id, period, start, end):
+        return self._call(
+            "GET", f"/districts/{district_id}/efficiency", period=period, **{"from": _iso(start), "to": _iso(end)}
+        )
+
+    def quality(self, start, end):
+        return self._call("GET", "/quality", **{"from": start.isoformat(), "to": end.isoformat()})
+
+    def forecast(self, node_id, metric):
+        return self._call("GET", f"/forecasts/{node_id}/{metric}")
+
+    def job_runs(self, limit=200):
+        return self._call("GET", "/jobs", limit=limit)["items"]
+
+    def run_job(self, name):
+        return self._call("POST", f"/jobs/{name}/run")
+
+
+class HybridSource(DataSource):
+    """abbanoa.repository on PostgreSQL + Redis; roles are enforced here as in the API."""
+
+    mode = "hybrid"
+
+    def __init__(self, settings: Settings, user: dict):
+        from abbanoa.stores import postgres
+        from abbanoa.stores.cache import Cache
+
+        self.settings, self.user, self.tenant = settings, user, user["tenant_id"]
+        self.engine = postgres.engine(settings)
+        self.cache = Cache(settings)
+
+    def _read(self, fn, *args, **kwargs):
+        from abbanoa.repository import InvalidParameter, NotFound
+
+        try:
+            with self.engine.connect() as conn:
+                return fn(conn, self.tenant, *args, **kwargs)
+        except (NotFound, InvalidParameter) as exc:
+            raise Unavailable(str(exc)) from exc
+        except Exception as exc:  # a store that is down degrades the view
+            if exc.__class__.__module__.startswith("sqlalchemy"):
+                raise Unavailable(f"PostgreSQL unavailable ({exc.__class__.__name__})") from exc
+            raise
+
+    def _role(self, needed: str) -> None:
+        order = ("viewer", "operator", "admin")
+        if order.index(self.user.get("role", "viewer")) < order.index(needed):
+            raise Unavailable(f"needs the {needed} role")
+
+    def summary(self, time_range):
+        from abbanoa.repository import network
+
+        return network.dashboard_summary(
+            self.engine.connect, self.cache, self.tenant, time_range, dt.datetime.now(dt.UTC)
+        )
+
+    def nodes(self):
+        from abbanoa.repository import nodes
+
+        return self._read(nodes.list_nodes, limit=500)["items"]  # a district utility: a few hundred
+
+    def districts(self):
+        from abbanoa.repository import network
+
+        return self._read(network.list_districts)
+
+    def latest(self, node_id):
+        from abbanoa.repository import nodes
+
+        return nodes.get_latest(self.engine.connect, self.cache, self.tenant, node_id)
+
+    def readings(self, node_id, metric, start, end, resolution):
+        from abbanoa.repository import nodes
+
+        return self._read(nodes.get_readings, node_id, metric, start, end, resolution=resolution)
+
+    def anomalies(self, **filters):
+        from abbanoa.repository import anomalies
+
+        return self._read(anomalies.list_anomalies, **filters)
+
+    def _change(self, fn, anomaly_id):
+        self._role("operator")
+        with self.engine.begin() as conn:
+            return fn(conn, self.tenant, anomaly_id, self.user["username"], dt.datetime.now(dt.UTC))
+
+    def acknowledge(self, anomaly_id):
+        from abbanoa.repository import anomalies
+
+        return self._change(anomalies.acknowledge, anomaly_id)
+
+    def resolve(self, anomaly_id):
+        from abbanoa.repository import anomalies
+
+        return self._change(anomalies.resolve, anomaly_id)
+
+    def efficiency(self, district_id, period, start, end):
+        from abbanoa.repository import network
+
+        return self._read(network.district_efficiency, district_id, period=period, start=start, end=end)
+
+    def quality(self, start, end):
+        from abbanoa.repository import network
+
+        return self._read(network.quality, start=start, end=end)
+
+    def forecast(self, node_id, metric):
+        from abbanoa.repository import network
+
+        return self._read(network.forecasts, node_id, metric)
+
+    def job_runs(self, limit=200):
+        from abbanoa.repository import ops
+
+        self._role("operator")
+        return self._read(ops.list_job_runs, limit=limit)
+
+    def run_job(self, name):
+        self._role("admin")
+        from abbanoa.jobs.runner import run_job
+
+        record = run_job(name, self.settings, trigger="dashboard")
+        return {"job": name, "mode": "ran", "status": getattr(record, "status", None)}
+
+
+OPERATIONAL = "needs the operational stores (PostgreSQL/Redis); fallback mode reads BigQuery only"
+
+
+class FallbackSource(DataSource):
+    """BigQuery directly, read-only: nodes and readings; the rest says it is unavailable."""
+
+    mode = "fallback"
+    read_only = True
+
+    def __init__(self, settings: Settings, user: dict):
+        from abbanoa.stores.bigquery import Warehouse
+
+        self.settings, self.user, self.tenant = settings, user, user["tenant_id"]
+        self.wh = Warehouse(settings)
+
+    def nodes(self):
+        from abbanoa.stores.bigquery import param
+
+        rows = self.wh.query_rows(
+            f"SELECT node_id, name, node_type, latitude, longitude, dma_id AS district_id, updated_at "
+            f"FROM `{self.wh.table_id('nodes')}` WHERE tenant_id = @t",
+            [param("t", "STRING", self.tenant)],
+        )
+        latest: dict[str, dict] = {}
+        for r in rows:  # latest updated_at wins
+            if r["node_id"] not in latest or r["updated_at"] > latest[r["node_id"]]["updated_at"]:
+                latest[r["node_id"]] = r
+        return [{**{k: v for k, v in r.items() if k != "updated_at"}, "active": True} for r in latest.values()]
+
+    def readings(self, node_id, metric, start, end, resolution):
+        from abbanoa.metrics import METRICS
+        from abbanoa.stores.bigquery import param
+
+        if node_id not in {n["node_id"] for n in self.nodes()}:
+            raise Unavailable(f"unknown node {node_id}")
+        trunc = {"1h": "HOUR", "1d": "DAY"}.get(resolution, "HOUR")
+        rows = self.wh.query_rows(
+            f"SELECT TIMESTAMP_TRUNC(ts, {trunc}) AS ts, AVG(value) AS value, MIN(value) AS min, "
+            f"MAX(value) AS max, COUNT(*) AS n FROM `{self.wh.table_id('readings')}` "
+            "WHERE node_id = @n AND metric = @m AND ts >= @s AND ts < @e GROUP BY 1 ORDER BY 1 LIMIT 10000",
+            [
+                param("n", "STRING", node_id),
+                param("m", "STRING", metric),
+                param("s", "TIMESTAMP", start),
+                param("e", "TIMESTAMP", end),
+            ],
+        )
+        return {
+            "node_id": node_id,
+            "metric": metric,
+            "unit": METRICS[metric].unit if metric in METRICS else None,
+            "resolution": resolution,
+            "from": _iso(start),
+            "to": _iso(end),
+            "count": len(rows),
+            "truncated": False,
+            "points": [{**r, "ts": _iso(r["ts"])} for r in rows],
+        }
+
+    def _unavailable(self, *args, **kwargs):
+        raise Unavailable(OPERATIONAL)
+
+    summary = latest = anomalies = acknowledge = resolve = efficiency = quality = forecast = _unavailable
+    job_runs = run_job = districts = _unavailable
+
+
+def make_source(settings: Settings, token: str, user: dict) -> DataSource:
+    mode = settings.dashboard_data_mode
+    if mode == "hybrid":
+        return HybridSource(settings, user)
+    if mode == "fallback":
+        return FallbackSource(settings, user)
+    return ApiSource(settings, token, user)

@@ -1,0 +1,55 @@
+"""KPI dashboard: efficiency and service KPIs over time against their targets."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from dashboard import ui
+from dashboard.views._common import district_picker
+
+# Targets: ARERA RQTI (delibera 917/2017) classes A for M1a (< 12 m3/km/day) and M1b (< 25 %);
+# ILI band A (< 2) of the World Bank Institute banding (Liemberger et al., 2007); NRW 20 %
+# a common utility goal; service KPIs as shown.
+TARGETS = {
+    "m1a_m3_km_day": ("M1a linear water losses", "m³/km/day", 12.0),
+    "m1b_pct": ("M1b percentage water losses", "%", 25.0),
+    "ili": ("ILI infrastructure leakage index", "-", 2.0),
+    "nrw_pct": ("Non-revenue water", "%", 20.0),
+}
+
+
+def main() -> None:
+    st.title("KPI dashboard")
+    # filters
+    district = district_picker("kpi_district")
+    if district is None:
+        return
+    start, end = ui.time_range(default="90 days", key="kpi_range")
+    # fetch
+    eff = ui.fetch("efficiency", district["district_id"], "day", start, end)
+    items = (eff or {}).get("items") or []
+    if not items:
+        ui.empty("No data for this district in this range (the network_efficiency job has not run).")
+        return
+    # aggregate
+    df = pd.DataFrame(items)
+    numeric = [c for c in df.columns if c.endswith(("_m3", "_pct", "_l_s", "_day", "ili"))]
+    df[numeric] = df[numeric].apply(pd.to_numeric, errors="coerce").astype(float)
+    df["day"] = pd.to_datetime(df["period_start"], utc=True).dt.tz_convert(ui.tz())
+    df = df.sort_values("day")
+    latest = df.iloc[-1]
+    cols = st.columns(len(TARGETS))
+    for col, (key, (label, unit, target)) in zip(cols, TARGETS.items(), strict=True):
+        value = latest.get(key)
+        shown = "no data" if pd.isna(value) else f"{value:.2f} {unit}"
+        delta = None if pd.isna(value) else f"{value - target:+.2f} vs target {target:g}"
+        col.metric(label, shown, delta, delta_color="inverse")
+    # chart
+    for key, (label, unit, target) in TARGETS.items():
+        if df[key].notna().any():
+            fig = px.line(df, x="day", y=key, title=label, labels={"day": f"day ({ui.tz()})", key: f"{label} [{unit}]"})
+            fig.add_hline(y=target, line_dash="dash", line_color="#c62828", annotation_text=f"target {target:g} {unit}")
+            fig.update_layout(height=300)
+            st.plotly_chart(fig, width="stretch")

@@ -1,0 +1,188 @@
+"""End to end: the API (real HTTP), `streamlit run dashboard/app.py` on a free port and
+headless Debian Chromium driven over the DevTools protocol: log in, visit every view,
+screenshot each, fail on any Streamlit exception box. Bounded to about a minute."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+import websockets
+
+from tests.conftest import subprocess_env
+from tests.dashboard.conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+TITLES = [
+    "Overview",
+    "Forecast",
+    "KPI dashboard",
+    "Water quality",
+    "Anomalies",
+    "Consumption patterns",
+    "Network efficiency",
+    "Reports",
+    "Performance monitor",
+]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--window-size=1440,1000",
+    "--remote-debugging-port=0",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Page:
+    """The few DevTools calls the test needs."""
+
+    def __init__(self, ws):
+        self.ws, self.ids = ws, itertools.count(1)
+
+    async def call(self, method: str, **params):
+        i = next(self.ids)
+        await self.ws.send(json.dumps({"id": i, "method": method, "params": params}))
+        while True:
+            msg = json.loads(await self.ws.recv())
+            if msg.get("id") == i:
+                assert "error" not in msg, msg
+                return msg["result"]
+
+    async def js(self, expression: str):
+        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        return result["result"].get("value")
+
+    async def until(self, expression: str, timeout: float, what: str):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = await self.js(expression)
+            if value:
+                return value
+            await asyncio.sleep(0.25)
+        body = await self.js("document.body.innerText")
+        raise AssertionError(f"timed out waiting for {what}; page text: {body!r:.600}")
+
+
+SETTLED = """(() => {
+  const h1 = document.querySelector('h1');
+  const running = document.querySelector('[data-testid="stStatusWidget"]');
+  return h1 && !running ? h1.innerText : null;
+})()"""
+FILL = """(() => {
+  const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+  const inputs = document.querySelectorAll('[data-testid="stForm"] input');
+  [%s, %s].forEach((v, i) => { set.call(inputs[i], v); inputs[i].dispatchEvent(new Event('input', {bubbles: true})); });
+  return inputs.length;
+})()"""
+
+
+async def drive(ws_url: str, url: str, username: str, shots: Path) -> dict:
+    found: dict[str, dict] = {}
+    async with websockets.connect(ws_url, max_size=None) as ws:
+        page = Page(ws)
+        await page.call("Page.enable")
+        await page.call("Page.navigate", url=url)
+        await page.until("document.querySelectorAll('[data-testid=\"stForm\"] input').length == 2", 20, "login form")
+        await page.js(FILL % (json.dumps(username), json.dumps(PASSWORD)))
+        await asyncio.sleep(0.5)
+        await page.js("document.querySelector('[data-testid=\"stFormSubmitButton\"] button').click()")
+        await page.until("document.querySelectorAll('[data-testid=\"stSidebarNav\"] a').length", 20, "navigation")
+        for title in TITLES:
+            await page.js(
+                "[...document.querySelectorAll('[data-testid=\"stSidebarNav\"] a')]"
+                f".find(a => a.innerText.trim().endsWith({json.dumps(title)})).click()"
+            )
+            await page.until(f"{SETTLED} == {json.dumps(title)}", 20, title)
+            await asyncio.sleep(1.0)  # charts draw after the script run ends
+            await page.until(SETTLED, 10, f"{title} settled")
+            errors = await page.js(
+                '[...document.querySelectorAll(\'[data-testid="stException"], [data-testid="stAlertContentError"]\')]'
+                ".map(e => e.innerText)"
+            )
+            shot = await page.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+            path = shots / f"{title.lower().replace(' ', '_')}.png"
+            path.write_bytes(base64.b64decode(shot["data"]))
+            text = await page.js("document.querySelector('[data-testid=\"stMain\"]').innerText")
+            found[title] = {"errors": errors, "path": path, "text": text}
+    return found
+
+
+def test_browser_logs_in_and_visits_every_view_without_an_exception_box(
+    dashboard_data, api_server, make_user, database, tmp_path
+):
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian package chromium is required (apt-get install -y chromium)"
+    user = make_user("admin")
+    port = free_port()
+    env = subprocess_env(database, API_URL=api_server, DASHBOARD_DATA_MODE="api")
+    streamlit = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    profile = tmp_path / "chromium-profile"
+    browser = subprocess.Popen(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def healthy():
+            try:
+                return requests.get(f"{base}/_stcore/health", timeout=1).ok
+            except requests.RequestException:
+                return False
+
+        wait_for(healthy, 30, "streamlit health")
+        active = profile / "DevToolsActivePort"
+        wait_for(active.exists, 15, "chromium devtools port")
+        devtools = int(active.read_text().split()[0])
+        targets = requests.get(f"http://127.0.0.1:{devtools}/json/list", timeout=5).json()
+        ws_url = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
+        shots = tmp_path / "screenshots"
+        shots.mkdir()
+        found = asyncio.run(asyncio.wait_for(drive(ws_url, base, user["username"], shots), 75))
+    finally:
+        browser.terminate()
+        streamlit.terminate()
+        browser.wait(10)
+        streamlit.wait(10)
+    print("screenshots in", shots)
+    assert list(found) == TITLES
+    for title, page in found.items():
+        assert page["errors"] == [], (title, page["errors"])
+        assert page["path"].stat().st_size > 10_000, title  # a drawn page, not a blank one
+    assert "Active nodes" in found["Overview"]["text"]
+    assert " / 2" in found["Overview"]["text"]  # two nodes in this tenant

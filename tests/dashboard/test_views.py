@@ -1,0 +1,132 @@
+"""Every view rendered with streamlit.testing.v1.AppTest against real PostgreSQL/Redis
+(hybrid mode) and a real API server (api mode)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from streamlit.testing.v1 import AppTest
+
+from abbanoa.summary import system_metrics
+from tests.dashboard.conftest import PASSWORD, VIEWS
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+def view(name: str, session: dict) -> AppTest:
+    at = AppTest.from_string(f"from dashboard.views import {name}\n{name}.main()\n", default_timeout=30)
+    for key, value in session.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [m.value for m in at.info] + [m.value for m in at.caption]
+    parts += [f"{m.label}={m.value}" for m in at.metric] + [t.value for t in at.title]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("name", VIEWS)
+def test_every_view_renders_without_exception_on_demo_data(dashboard_data, login, name):
+    # given an operator logged in through the API, in this data mode
+    session = login("operator", mode="hybrid")
+    # when the view runs
+    at = view(name, session)
+    # then no exception box and no error element
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "api"])
+def test_overview_shows_the_stored_node_and_anomaly_counts(dashboard_data, login, mode, api_db):
+    at = view("overview", login("viewer", mode=mode))
+    metrics = {m.label: m.value for m in at.metric}
+    with api_db.connect() as conn:  # the same figures straight from the store
+        expected = system_metrics(conn, "abbanoa", "24h", dt.datetime.now(dt.UTC))
+    assert metrics["Active nodes"] == f"{expected['nodes_active']} / 2"
+    assert metrics["Open anomalies"] == "1"
+    assert "**high** 1" in texts(at)
+    table = at.dataframe[0].value
+    assert set(table["node_id"]) == {"N1", "N2"}
+    assert table.set_index("node_id").loc["N1", "state"] == "alarm"  # its open burst
+    assert "flow_rate 45.00 l/s" in table.set_index("node_id").loc["N1", "latest"]
+    assert len(at.get("plotly_chart")) == 1  # the map
+
+
+def test_views_of_a_tenant_without_data_show_empty_states(dashboard_data, login):
+    session = login("admin", tenant="empty")
+    for name in ("forecast", "kpis", "consumption", "efficiency", "reports"):
+        at = view(name, session)
+        assert not at.exception, (name, [e.value for e in at.exception])
+        assert at.info, name  # an explanation, never a chart of nothing
+    assert "No nodes registered" in texts(view("overview", session))
+    assert "No anomalies match" in texts(view("anomalies", session))
+
+
+def test_acknowledge_and_resolve_buttons_are_hidden_for_viewers(dashboard_data, login):
+    at = view("anomalies", login("viewer"))
+    assert [b.label for b in at.button] == []
+    at = view("anomalies", login("operator"))
+    assert {b.label for b in at.button} == {"Acknowledge", "Resolve"}
+
+
+def test_operator_acknowledges_an_anomaly_from_the_view(dashboard_data, login, api_db):
+    at = view("anomalies", login("operator", mode="api"))
+    anomaly_id = at.selectbox[-1].value
+    next(b for b in at.button if b.label == "Acknowledge").click().run()
+    assert not at.exception
+    with api_db.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT status, acknowledged_by FROM anomalies WHERE anomaly_id = :i"), {"i": anomaly_id}
+        ).one()
+    assert row.status == "acknowledged"
+    assert row.acknowledged_by.startswith("abbanoa-operator")
+
+
+def test_run_now_is_for_admins_only_and_job_runs_for_operators(dashboard_data, login):
+    viewer = view("performance", login("viewer"))
+    assert "Run now" not in [b.label for b in viewer.button]
+    assert "Job runs are visible to operators and admins." in texts(viewer)
+    admin = view("performance", login("admin"))
+    assert "Run now" in [b.label for b in admin.button]
+    runs = admin.dataframe[0].value
+    assert runs.loc["cache_refresh", "status"] == "failed"
+    assert runs.loc["realtime_sync", "rows_processed"] == 72
+
+
+def test_fallback_mode_says_which_features_need_the_operational_stores(dashboard_data, login):
+    at = view("anomalies", login("operator", mode="fallback"))
+    assert not at.exception
+    assert "operational stores" in texts(at)
+
+
+def test_login_page_logs_in_against_the_api_and_sidebar_shows_mode_and_role(dashboard_data, login, make_user):
+    login("viewer", mode="api")  # points the settings at the test API
+    user = make_user("operator")
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    at.text_input[0].input(user["username"])
+    at.text_input[1].input(PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    sidebar = "\n".join(m.value for m in at.sidebar.markdown)
+    assert "`api`" in sidebar and f"{user['username']}" in sidebar and "operator" in sidebar
+    assert at.title[0].value == "Overview"
+    # logout clears the session
+    next(b for b in at.sidebar.button if b.label == "Log out").click().run()
+    assert "token" not in at.session_state
+    assert at.title[0].value == "Abbanoa network monitor"
+
+
+def test_wrong_password_is_refused_with_a_message(dashboard_data, login, make_user):
+    login("viewer", mode="api")
+    user = make_user("viewer")
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.text_input[0].input(user["username"])
+    at.text_input[1].input("not the password")
+    at.button[0].click().run()
+    assert "token" not in at.session_state
+    assert at.error[0].value.startswith("Login failed")
