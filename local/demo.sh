@@ -24,10 +24,10 @@ step "schema"
 
 DAYS=${DEMO_DAYS:-28}
 SEED=${DEMO_SEED:-7}
-# The simulated weeks end at the current hour, so the network looks alive; the files are
-# cached per hour (a demo restarted within the hour reuses them).
+# Simulated once, ending at the hour of the first `make demo`, then reused: a second
+# scenario imported beside the first would contradict it (totalizers, overlapping hours).
+DATA=.local/demo-data/scenario-d$DAYS-s$SEED
 START=$(date -u -d "$(date -u +%Y-%m-%dT%H:00:00Z) - $DAYS days" +%Y-%m-%dT%H:00:00Z)
-DATA=.local/demo-data/${START//:/}-d$DAYS-s$SEED
 if [ ! -f "$DATA/labels.json" ]; then
   step "simulating $DAYS days of the network from $START (seed $SEED; cached in $DATA)"
   rm -rf "$DATA.tmp"
