@@ -6,19 +6,14 @@ import csv
 import json
 from pathlib import Path
 
+from abbanoa.ingest import formats
+
+# the contract's headers come from the importer's definition (one source of truth)
 HEADERS = {
-    "readings.csv": ("timestamp", "node_id", "metric", "value", "unit"),
-    "nodes.csv": ("node_id", "name", "node_type", "latitude", "longitude", "dma_id"),
-    "district_meters.csv": ("dma_id", "node_id", "direction"),
-    "districts.csv": (
-        "dma_id",
-        "name",
-        "mains_length_km",
-        "service_connections",
-        "private_pipe_km",
-        "avg_pressure_m",
-        "night_use_l_per_conn_h",
-    ),
+    "readings.csv": formats.HEADERS[formats.READINGS],
+    "nodes.csv": formats.HEADERS[formats.NODES],
+    "district_meters.csv": formats.HEADERS[formats.DISTRICT_METERS],
+    "districts.csv": formats.HEADERS[formats.DISTRICTS],
     "truth.csv": ("ts", "dma_id", "inflow_m3", "consumption_m3", "leak_m3"),
 }
 
