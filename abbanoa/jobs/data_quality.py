@@ -46,7 +46,20 @@ def run(ctx: JobContext) -> JobOutcome:
         )
         tenants = dict(conn.execute(sa.text("SELECT node_id, tenant_id FROM nodes")).all())
         quality = daily_quality(readings, pd.Timestamp(ctx.now), ctx.settings.timezone, thresholds, latest)
-        for row in quality.to_dict("records"):
+        # one round of statements for every node-metric-day, not a Python loop of executes
+        rows = [
+            {
+                **{k: row[k] for k in ("node_id", "metric", "day", "expected", "received")},
+                **{k: float(row[k]) for k in ("completeness", "validity", "staleness_s", "consistency", "score")},
+                "duplicates": int(row["duplicates"]),
+                "details": json.dumps(
+                    {"interval_s": float(row["interval_s"]), "totalizer_backwards": int(row["backwards"])}
+                ),
+                "now": ctx.now,
+            }
+            for row in quality.to_dict("records")
+        ]
+        if rows:
             conn.execute(
                 sa.text(
                     "INSERT INTO data_quality (node_id, metric, day, expected, received, completeness,"
@@ -59,15 +72,7 @@ def run(ctx: JobContext) -> JobOutcome:
                     " consistency = EXCLUDED.consistency, duplicates = EXCLUDED.duplicates,"
                     " score = EXCLUDED.score, details = EXCLUDED.details, computed_at = EXCLUDED.computed_at"
                 ),
-                {
-                    **{k: row[k] for k in ("node_id", "metric", "day", "expected", "received")},
-                    **{k: float(row[k]) for k in ("completeness", "validity", "staleness_s", "consistency", "score")},
-                    "duplicates": int(row["duplicates"]),
-                    "details": json.dumps(
-                        {"interval_s": float(row["interval_s"]), "totalizer_backwards": int(row["backwards"])}
-                    ),
-                    "now": ctx.now,
-                },
+                rows,
             )
         alerts = 0
         for row in problems(quality, today).to_dict("records"):
