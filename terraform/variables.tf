@@ -164,7 +164,7 @@ variable "dashboard_image" {
 variable "api_health_path" {
   type        = string
   description = "API health endpoint (probes and uptime check)."
-  default     = "/health"
+  default     = "/healthz"
 }
 
 variable "api_min_instances" {

@@ -115,7 +115,7 @@ def test_the_services_the_code_and_the_configuration_address_exist():
         host = urlsplit(command[command.index(flag) + 1]).hostname
         assert services[host]["environment"]["FUNCTION_TARGET"] == target
     main = (ROOT / "functions" / "main.py").read_text()
-    for entry_point in ("job_pubsub", "job_http"):
+    for entry_point in ("job_pubsub", "job_http", "notify_alert"):
         assert f"def {entry_point}(" in main
     # Prometheus, nginx and Grafana name services that exist, on a network they share
     prometheus = yaml.safe_load((LOCAL / "prometheus" / "prometheus.yml").read_text())
