@@ -6,7 +6,6 @@ QUIET_PIP = 2>&1 | { grep -v 'WARNING: Location' || true; }
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
-SITE = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 PYTEST_ARGS ?= -n 2
 
 .PHONY: install services demo test lint format stop bench clean checkov-venv system-deps
@@ -17,7 +16,7 @@ $(VENV)/.stamp: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt $(QUIET_PIP)
 	# the repository root on sys.path: `import abbanoa`, `import api` from anywhere
-	echo "$(CURDIR)" > "$(SITE)/abbanoa-repo.pth"
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "abbanoa-repo.pth").write_text("$(CURDIR)\n")'
 	touch $@
 
 services: install

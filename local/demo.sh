@@ -10,6 +10,8 @@ BIN=$(dirname "$PY")
 mkdir -p .local/log
 
 export ABBANOA_ENV=${ABBANOA_ENV:-local}
+# console scripts (gunicorn, streamlit, functions-framework) import the package from here
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 # JWT_SECRET unset: the API generates one on first use into .local/jwt-secret (never committed).
 API_PORT=${API_PORT:-8000}
 DASHBOARD_PORT=${DASHBOARD_PORT:-8501}
