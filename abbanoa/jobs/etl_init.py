@@ -13,7 +13,7 @@ import datetime as dt
 import pandas as pd
 
 from abbanoa import migrations
-from abbanoa.jobs import cache_refresh, loading, registry_sync
+from abbanoa.jobs import cache_refresh, loading, realtime_sync, registry_sync
 from abbanoa.jobs.base import JobContext, JobOutcome
 from abbanoa.jobs.realtime_sync import WATERMARK as REALTIME_WATERMARK
 from abbanoa.stores.bigquery import param
@@ -59,6 +59,10 @@ def run(ctx: JobContext) -> JobOutcome:
         realtime = loading.get_watermark(conn, REALTIME_WATERMARK)
         if realtime is None or realtime < bounds["ingested"]:
             loading.set_watermark(conn, REALTIME_WATERMARK, bounds["ingested"])
+            # the batches just copied are known to the realtime sync, which would otherwise
+            # fetch the recent ones (its re-read window) all over again
+            recent = bounds["ingested"] - realtime_sync.OVERLAP
+            realtime_sync.record_batches(conn, realtime_sync.batch_counts(ctx.warehouse, recent, ctx.now))
         after = loading.get_watermark(conn, WATERMARK)
     warmed = cache_refresh.run(ctx)
     return JobOutcome(

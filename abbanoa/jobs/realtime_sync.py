@@ -31,6 +31,30 @@ def batches_to_fetch(counts: dict[dt.datetime, int], seen: dict[dt.datetime, int
     return min(changed) if changed else None
 
 
+def batch_counts(warehouse, since: dt.datetime, until: dt.datetime) -> dict[dt.datetime, int]:
+    """Rows per ingestion time in the warehouse, for ingestion times in (since, until]."""
+    return {
+        r["t"]: r["n"]
+        for r in warehouse.query_rows(
+            "SELECT ingested_at AS t, COUNT(*) AS n FROM `{dataset}.readings` "
+            "WHERE ingested_at > @since AND ingested_at <= @until GROUP BY ingested_at",
+            [param("since", "TIMESTAMP", since), param("until", "TIMESTAMP", until)],
+        )
+    }
+
+
+def record_batches(conn: sa.Connection, counts: dict[dt.datetime, int]) -> None:
+    """Remember which ingestion batches have been copied whole (and how many rows they had)."""
+    if counts:
+        conn.execute(
+            sa.text(
+                "INSERT INTO sync_batches (name, ingested_at, rows) VALUES (:n, :t, :r) "
+                "ON CONFLICT (name, ingested_at) DO UPDATE SET rows = EXCLUDED.rows, synced_at = now()"
+            ),
+            [{"n": WATERMARK, "t": t, "r": n} for t, n in counts.items()],
+        )
+
+
 def run(ctx: JobContext) -> JobOutcome:
     # the registry first, so readings of a node added since the last run find their node
     registry_rows = registry_sync.sync_if_changed(ctx)
@@ -43,14 +67,7 @@ def run(ctx: JobContext) -> JobOutcome:
                 {"n": WATERMARK, "s": since},
             ).all()
         )
-    counts = {
-        r["t"]: r["n"]
-        for r in ctx.warehouse.query_rows(
-            "SELECT ingested_at AS t, COUNT(*) AS n FROM `{dataset}.readings` "
-            "WHERE ingested_at > @since AND ingested_at <= @until GROUP BY ingested_at",
-            [param("since", "TIMESTAMP", since), param("until", "TIMESTAMP", ctx.now)],
-        )
-    }
+    counts = batch_counts(ctx.warehouse, since, ctx.now)
     first = batches_to_fetch(counts, seen)
     frame = loading.ingested_since(ctx.warehouse, first - dt.timedelta(microseconds=1), ctx.now) if first else None
     after = before
@@ -63,13 +80,7 @@ def run(ctx: JobContext) -> JobOutcome:
             after = max(before, newest) if before else newest
             loading.set_watermark(conn, WATERMARK, after)
         if first is not None:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO sync_batches (name, ingested_at, rows) VALUES (:n, :t, :r) "
-                    "ON CONFLICT (name, ingested_at) DO UPDATE SET rows = EXCLUDED.rows, synced_at = now()"
-                ),
-                [{"n": WATERMARK, "t": t, "r": n} for t, n in counts.items() if t >= first],
-            )
+            record_batches(conn, {t: n for t, n in counts.items() if t >= first})
         conn.execute(
             sa.text("DELETE FROM sync_batches WHERE name = :n AND ingested_at <= :old"),
             {"n": WATERMARK, "old": (after or EPOCH) - 2 * OVERLAP},

@@ -108,3 +108,18 @@ def test_an_interrupted_initial_load_resumes_where_it_stopped_and_copies_each_ro
         assert conn.execute(sa.text("SELECT count(*), count(DISTINCT ts) FROM readings")).one() == (72, 72)
         assert conn.execute(sa.text("SELECT sum(n) FROM readings_1h")).scalar() == 72
         assert loading.get_watermark(conn, "realtime_sync") == first_day
+
+
+def test_the_realtime_sync_after_etl_init_fetches_nothing_again(jobs_settings, registry):
+    wh = Warehouse(jobs_settings)
+    wh.load_rows(
+        "readings",
+        series("FM1", "flow_rate", NOW - dt.timedelta(hours=3), 24, ingested_at=NOW - dt.timedelta(minutes=5)),
+    )
+
+    run_job("etl_init", jobs_settings, now=NOW)
+    after = run_job("realtime_sync", jobs_settings, now=NOW + dt.timedelta(minutes=1))
+
+    assert after.details["fetched"] == 0
+    with registry.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM readings")).scalar() == 24
