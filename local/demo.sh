@@ -43,7 +43,12 @@ step "import (idempotent: a second run adds nothing)"
 "$PY" -m abbanoa import "$DATA/districts.csv" "$DATA/nodes.csv" "$DATA/district_meters.csv" "$DATA/readings.csv"
 
 step "initial load BigQuery -> PostgreSQL, then the analytics jobs once"
-for job in etl_init realtime_sync anomaly_detection data_quality network_efficiency quality_compliance demand_forecast cache_refresh; do
+"$PY" -m abbanoa run-job etl_init
+"$PY" -m abbanoa run-job realtime_sync
+# detection over the whole simulated history once (the 15-minute job looks at the last
+# hours only), so the anomalies view shows what the weeks contained
+"$PY" -m abbanoa run-job anomaly_detection --param window_hours=$((DAYS * 24))
+for job in data_quality network_efficiency quality_compliance demand_forecast cache_refresh; do
   "$PY" -m abbanoa run-job "$job"
 done
 
