@@ -133,3 +133,12 @@ def latest_per_job(runs: list[dict]) -> pd.DataFrame:
     df["finished_at"] = pd.to_datetime(df["finished_at"], utc=True)
     df["duration_s"] = (df["finished_at"] - df["started_at"]).dt.total_seconds()
     return df.sort_values("started_at").groupby("job_name").tail(1).set_index("job_name")
+
+
+def efficiency_frame(items: list[dict], tz: str) -> pd.DataFrame:
+    """network_efficiency rows (as the API returns them) -> numeric columns, a local `day`, sorted."""
+    df = pd.DataFrame(items)
+    numeric = [c for c in df.columns if c.endswith(("_m3", "_pct", "_l_s", "_day", "ili"))]
+    df[numeric] = df[numeric].apply(pd.to_numeric, errors="coerce").astype(float)
+    df["day"] = pd.to_datetime(df["period_start"], utc=True).dt.tz_convert(tz)
+    return df.sort_values("day")

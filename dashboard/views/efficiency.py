@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dashboard import ui
+from dashboard import transforms, ui
 from dashboard.views._common import district_picker
 
 
@@ -24,11 +24,7 @@ def main() -> None:
         ui.empty("No data for this district in this range (the network_efficiency job has not run).")
         return
     # aggregate
-    df = pd.DataFrame(items)
-    numeric = [c for c in df.columns if c.endswith(("_m3", "_pct", "_l_s", "_day", "ili"))]
-    df[numeric] = df[numeric].apply(pd.to_numeric, errors="coerce").astype(float)
-    df["day"] = pd.to_datetime(df["period_start"], utc=True).dt.tz_convert(ui.tz())
-    df = df.sort_values("day")
+    df = transforms.efficiency_frame(items, ui.tz())
     total = df[["net_inflow_m3", "consumption_m3", "losses_m3"]].sum(min_count=1)
     c = st.columns(4)
     c[0].metric("System input", f"{total['net_inflow_m3']:,.0f} m³" if pd.notna(total["net_inflow_m3"]) else "no data")

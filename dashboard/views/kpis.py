@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dashboard import ui
+from dashboard import transforms, ui
 from dashboard.views._common import district_picker
 
 # Targets: ARERA RQTI (delibera 917/2017) classes A for M1a (< 12 m3/km/day) and M1b (< 25 %);
@@ -34,11 +34,7 @@ def main() -> None:
         ui.empty("No data for this district in this range (the network_efficiency job has not run).")
         return
     # aggregate
-    df = pd.DataFrame(items)
-    numeric = [c for c in df.columns if c.endswith(("_m3", "_pct", "_l_s", "_day", "ili"))]
-    df[numeric] = df[numeric].apply(pd.to_numeric, errors="coerce").astype(float)
-    df["day"] = pd.to_datetime(df["period_start"], utc=True).dt.tz_convert(ui.tz())
-    df = df.sort_values("day")
+    df = transforms.efficiency_frame(items, ui.tz())
     latest = df.iloc[-1]
     cols = st.columns(len(TARGETS))
     for col, (key, (label, unit, target)) in zip(cols, TARGETS.items(), strict=True):
