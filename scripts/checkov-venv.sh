@@ -11,5 +11,6 @@ if [ -x "$VENV/bin/checkov" ] && [ ! requirements-checkov.txt -nt "$VENV/.stamp"
 fi
 echo "installing checkov into $VENV ..."
 "$PYTHON" -m venv "$VENV"
-"$VENV/bin/pip" install -q --disable-pip-version-check -r requirements-checkov.txt
+# pip notes about this machine's optional local package mirrors are noise
+"$VENV/bin/pip" install -q --disable-pip-version-check -r requirements-checkov.txt 2>&1 | { grep -v "WARNING: Location" || true; }
 touch "$VENV/.stamp"
