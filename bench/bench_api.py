@@ -38,10 +38,10 @@ sys.path.insert(0, str(ROOT))
 
 from abbanoa import migrations  # noqa: E402
 from abbanoa.auth.passwords import hash_password  # noqa: E402
-from abbanoa.jobs import cache_refresh  # noqa: E402
 from abbanoa.settings import Settings, reset_settings  # noqa: E402
 from abbanoa.stores import cache as cache_module  # noqa: E402
 from abbanoa.stores import postgres  # noqa: E402
+from abbanoa.stores.cache import SYSTEM_METRICS  # noqa: E402
 from abbanoa.summary import system_metrics  # noqa: E402
 
 NOW = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0, minute=0)
@@ -126,7 +126,7 @@ def load(settings: Settings, nodes: int, days: int) -> float:
                 },
             )
         figures = system_metrics(conn, TENANT, "24h", dt.datetime.now(dt.UTC))
-        cache.set_json(cache_refresh.system_metrics_key(cache, TENANT, "24h"), figures)
+        cache.set_json(cache.key(SYSTEM_METRICS, tenant_id=TENANT, time_range="24h"), figures)
     eng.dispose()
     return time.perf_counter() - t0
 

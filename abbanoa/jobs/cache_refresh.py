@@ -13,10 +13,6 @@ from abbanoa.stores.cache import SYSTEM_METRICS
 SYSTEM_METRICS_TTL_S = 2 * 3600
 
 
-def system_metrics_key(cache, tenant_id: str, time_range: str) -> str:
-    return cache.key(SYSTEM_METRICS, time_range=f"{tenant_id}:{time_range}")
-
-
 def run(ctx: JobContext) -> JobOutcome:
     items = {}
     with ctx.engine.connect() as conn:
@@ -24,7 +20,7 @@ def run(ctx: JobContext) -> JobOutcome:
         for tenant_id in tenants:
             for time_range in summary.TIME_RANGES:
                 figures = summary.system_metrics(conn, tenant_id, time_range, ctx.now)
-                items[system_metrics_key(ctx.cache, tenant_id, time_range)] = figures
+                items[ctx.cache.key(SYSTEM_METRICS, tenant_id=tenant_id, time_range=time_range)] = figures
     written = ctx.cache.set_many_json(items, ttl_s=SYSTEM_METRICS_TTL_S)
     nodes = latest.cache_latest(ctx, None)
     return JobOutcome(

@@ -11,6 +11,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from abbanoa.analytics import forecast, forecast_bqml, water_balance
+from abbanoa.jobs import district_flows
 from abbanoa.jobs.base import JobContext, JobOutcome
 from abbanoa.stores.cache import FORECAST
 
@@ -20,24 +21,48 @@ CACHE_TTL_S = 26 * 3600  # a daily job: the key outlives the gap between runs
 
 def gather_history(conn: sa.Connection, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
     """series_id, metric, ts, value: district net inflow and each boundary meter's flow, hourly, l/s."""
-    hours = pd.read_sql_query(
-        sa.text(
-            "SELECT node_id, bucket, avg_value, n FROM readings_1h WHERE metric = 'flow_rate' "
-            "AND node_id IN (SELECT node_id FROM district_meters) AND bucket >= :a AND bucket < :b"
-        ),
-        conn,
-        params={"a": start, "b": end},
-    )
-    meters = pd.read_sql_query(sa.text("SELECT district_id, node_id, direction FROM district_meters"), conn)
+    meters, hours = district_flows.meter_hours(conn, start, end)
     if hours.empty:
         return pd.DataFrame(columns=["series_id", "ts", "value"])
-    hours["bucket"] = pd.to_datetime(hours["bucket"], utc=True)
     net = water_balance.hourly_net_inflow(hours, meters)
     districts = pd.DataFrame(
         {"series_id": "dma:" + net["district_id"], "ts": net["bucket"], "value": net["net_inflow_m3"] / 3.6}
     )
     nodes = pd.DataFrame({"series_id": hours["node_id"], "ts": hours["bucket"], "value": hours["avg_value"]})
     return pd.concat([districts, nodes], ignore_index=True)
+
+
+def forecast_rows(result: pd.DataFrame, model: str, generated: dt.datetime) -> list[dict]:
+    """ML.FORECAST-shaped rows (local or BigQuery ML) -> rows of the forecasts table."""
+    return [
+        {
+            "node_id": r.series_id,
+            "metric": "flow_rate",
+            "model": model,
+            "generated_at": generated,
+            "forecast_ts": pd.Timestamp(r.forecast_timestamp).to_pydatetime(),
+            "value": float(r.forecast_value),
+            "lower": float(r.prediction_interval_lower_bound),
+            "upper": float(r.prediction_interval_upper_bound),
+            "confidence": float(r.confidence_level),
+        }
+        for r in result.itertuples(index=False)
+    ]
+
+
+def store(conn: sa.Connection, rows: list[dict]) -> None:
+    """Upsert forecast rows (a rerun for the same generation time replaces its values)."""
+    if rows:
+        conn.execute(
+            sa.text(
+                "INSERT INTO forecasts (node_id, metric, model, generated_at, forecast_ts, value, lower_bound, "
+                "upper_bound, confidence) VALUES (:node_id, :metric, :model, :generated_at, :forecast_ts, :value, "
+                ":lower, :upper, :confidence) ON CONFLICT (node_id, metric, model, generated_at, forecast_ts) "
+                "DO UPDATE SET value = EXCLUDED.value, lower_bound = EXCLUDED.lower_bound, "
+                "upper_bound = EXCLUDED.upper_bound"
+            ),
+            rows,
+        )
 
 
 def run(ctx: JobContext) -> JobOutcome:
@@ -47,32 +72,9 @@ def run(ctx: JobContext) -> JobOutcome:
     with ctx.engine.connect() as conn:
         history = gather_history(conn, generated - dt.timedelta(days=TRAIN_DAYS), generated)
     result = forecast.forecast(history)
-    rows = [
-        {
-            "node_id": r.series_id,
-            "metric": "flow_rate",
-            "model": forecast.MODEL,
-            "generated_at": generated,
-            "forecast_ts": r.forecast_timestamp.to_pydatetime(),
-            "value": float(r.forecast_value),
-            "lower": float(r.prediction_interval_lower_bound),
-            "upper": float(r.prediction_interval_upper_bound),
-            "confidence": float(r.confidence_level),
-        }
-        for r in result.itertuples(index=False)
-    ]
+    rows = forecast_rows(result, forecast.MODEL, generated)
     with ctx.engine.begin() as conn:
-        if rows:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO forecasts (node_id, metric, model, generated_at, forecast_ts, value, lower_bound, "
-                    "upper_bound, confidence) VALUES (:node_id, :metric, :model, :generated_at, :forecast_ts, :value, "
-                    ":lower, :upper, :confidence) ON CONFLICT (node_id, metric, model, generated_at, forecast_ts) "
-                    "DO UPDATE SET value = EXCLUDED.value, lower_bound = EXCLUDED.lower_bound, "
-                    "upper_bound = EXCLUDED.upper_bound"
-                ),
-                rows,
-            )
+        store(conn, rows)
         scored = score_past(conn, ctx.now)
     cached = 0
     for series_id, group in result.groupby("series_id"):
@@ -158,23 +160,7 @@ def run_bqml(ctx: JobContext) -> JobOutcome:
     ctx.warehouse.query(forecast_bqml.create_model_sql(dataset))
     result = ctx.warehouse.query_df(forecast_bqml.forecast_sql(dataset))
     generated = ctx.now.replace(minute=0, second=0, microsecond=0)
-    rows = [
-        {
-            "node_id": r.series_id, "metric": "flow_rate", "model": "bqml_arima_plus", "generated_at": generated,
-            "forecast_ts": pd.Timestamp(r.forecast_timestamp).to_pydatetime(), "value": float(r.forecast_value),
-            "lower": float(r.prediction_interval_lower_bound), "upper": float(r.prediction_interval_upper_bound),
-            "confidence": float(r.confidence_level),
-        }
-        for r in result.itertuples(index=False)
-    ]  # fmt: skip
+    rows = forecast_rows(result, "bqml_arima_plus", generated)
     with ctx.engine.begin() as conn:
-        if rows:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO forecasts (node_id, metric, model, generated_at, forecast_ts, value, lower_bound, "
-                    "upper_bound, confidence) VALUES (:node_id, :metric, :model, :generated_at, :forecast_ts, :value, "
-                    ":lower, :upper, :confidence) ON CONFLICT DO NOTHING"
-                ),
-                rows,
-            )
+        store(conn, rows)
     return JobOutcome(rows=len(rows), details={"backend": "bqml"})

@@ -12,9 +12,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from abbanoa.analytics import water_balance
+from abbanoa.jobs import district_flows
 from abbanoa.jobs.base import JobContext, JobOutcome
+from abbanoa.stores.cache import EFFICIENCY_SUMMARY
 
-EFFICIENCY_SUMMARY = "efficiency:summary:{tenant_id}"
 SUMMARY_TTL_S = 3600
 # Recompute the current month (for its monthly row) but at least this many days back.
 MIN_DAYS = 3
@@ -34,16 +35,7 @@ def window_start(now: dt.datetime, tz: str, days: int) -> dt.datetime:
 
 
 def gather(conn: sa.Connection, start: dt.datetime, end: dt.datetime):
-    meters = pd.read_sql_query(sa.text("SELECT district_id, node_id, direction FROM district_meters"), conn)
-    hours = pd.read_sql_query(
-        sa.text(
-            "SELECT r.node_id, r.bucket, r.avg_value, r.n FROM readings_1h r "
-            "WHERE r.metric = 'flow_rate' AND r.node_id IN (SELECT node_id FROM district_meters) "
-            "AND r.bucket >= :a AND r.bucket < :b"
-        ),
-        conn,
-        params={"a": start, "b": end},
-    )
+    meters, hours = district_flows.meter_hours(conn, start, end)
     districts = pd.read_sql_query(
         sa.text(
             "SELECT district_id, tenant_id, mains_length_km, service_connections, private_pipe_km, avg_pressure_m, "
@@ -51,8 +43,6 @@ def gather(conn: sa.Connection, start: dt.datetime, end: dt.datetime):
         ),
         conn,
     )
-    if not hours.empty:
-        hours["bucket"] = pd.to_datetime(hours["bucket"], utc=True)
     return meters, hours, districts
 
 

@@ -188,7 +188,7 @@ def dashboard_summary(conn_factory, cache, tenant_id: str, time_range: str, now:
     if cache is not None:
         from abbanoa.stores.cache import SYSTEM_METRICS
 
-        doc = cache.get_json(cache.key(SYSTEM_METRICS, time_range=f"{tenant_id}:{time_range}"))
+        doc = cache.get_json(cache.key(SYSTEM_METRICS, tenant_id=tenant_id, time_range=time_range))
         if isinstance(doc, dict) and doc.get("tenant_id", tenant_id) == tenant_id:
             return {**doc, "source": "cache"}
     from abbanoa.summary import system_metrics

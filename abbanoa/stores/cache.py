@@ -17,10 +17,12 @@ from abbanoa.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-# Key patterns of the original system (DESIGN.md, "Stores").
-SYSTEM_METRICS = "system:metrics:{time_range}"
+# Key patterns of the original system (DESIGN.md, "Stores"); system metrics carry the
+# tenant, so one tenant's figures can never be served to another.
+SYSTEM_METRICS = "system:metrics:{tenant_id}:{time_range}"
 NODE_LATEST = "node:{node_id}:latest"
 FORECAST = "cache:forecast:{node_id}:{metric}"
+EFFICIENCY_SUMMARY = "efficiency:summary:{tenant_id}"
 
 DEFAULT_TTL_S = 3600
 _clients: dict[str, redis.Redis] = {}

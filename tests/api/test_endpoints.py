@@ -93,7 +93,8 @@ def test_dashboard_summary_computed_then_cached(client, auth, data, cache):
     assert computed["nodes_total"] == 2 and computed["open_anomalies"]["high"] == 1
     assert computed["readings"] == 36  # N1's 5-minute buckets only, not the other tenant's
     cache.set_json(
-        cache.key(SYSTEM_METRICS, time_range="abbanoa:7d"), {**computed, "time_range": "7d", "nodes_total": 99}
+        cache.key(SYSTEM_METRICS, tenant_id="abbanoa", time_range="7d"),
+        {**computed, "time_range": "7d", "nodes_total": 99},
     )
     cached = client.get(f"{API}/dashboard/summary?range=7d", headers=h).json
     assert cached["source"] == "cache" and cached["nodes_total"] == 99
