@@ -43,6 +43,7 @@ class DetectorConfig:
     step_after_h: float = 0.5
     step_before_h: float = 3.0
     step_z: float = 4.0
+    step_level_z: float = 1.5  # the new level, in the hour's own spreads beyond its expected value
     step_metrics: tuple[str, ...] = ("flow_rate", "pressure")
     # minimum night flow
     night_start_hour: int = 2

@@ -95,11 +95,15 @@ def sudden_change(points: pd.DataFrame, config: DetectorConfig, thresholds=None)
     `points` are readings with expected/scale (baseline.with_expected). The residual's
     median over the last `step_after_h` is compared with its median over the
     `step_before_h` before that; the daily cycle is in the baseline, so only a step remains.
+    The new level must also lie outside what is usual for that hour (`step_level_z` of the
+    hour's own spread, on the anomalous side): a return to normal after an odd spell, or
+    a baseline that moves while the series stays put, is not a step.
     """
     frame = points[points["metric"].isin(config.step_metrics) & points["expected"].notna()].copy()
     if frame.empty:
         return empty_flags()
     frame["resid"] = (frame["value"] - frame["expected"]) / frame["series_scale"]
+    frame["level"] = (frame["value"] - frame["expected"]) / frame["scale"]
     frame = frame.sort_values(SERIES + ["ts"]).reset_index(drop=True)
     after = f"{int(config.step_after_h * 3600)}s"
     before = f"{int(config.step_before_h * 3600)}s"
@@ -108,6 +112,8 @@ def sudden_change(points: pd.DataFrame, config: DetectorConfig, thresholds=None)
     frame["post"] = grouped.rolling(after).median().to_numpy()
     frame["pre_roll"] = grouped.rolling(before).median().to_numpy()
     frame["n_post"] = grouped.rolling(after).count().to_numpy()
+    level = frame.set_index("ts").groupby(SERIES, sort=False)["level"].rolling(after).median()
+    frame["post_level"] = level.to_numpy()
     # the "before" window ends where the "after" window starts
     lookup = frame[SERIES + ["ts", "pre_roll"]].rename(columns={"ts": "pre_ts"})
     frame["pre_ts"] = frame["ts"] - pd.Timedelta(seconds=config.step_after_h * 3600)
@@ -121,9 +127,11 @@ def sudden_change(points: pd.DataFrame, config: DetectorConfig, thresholds=None)
     )
     frame = frame.sort_values(SERIES + ["ts"]).reset_index(drop=True)
     step = frame["post"] - frame["pre_roll_before"]
-    signed = np.where(frame["metric"] == "pressure", -step, step)
+    sign = np.where(frame["metric"] == "pressure", -1.0, 1.0)
+    signed = sign * step
     limit = config.step_z / sensitivity_frame(frame, config, thresholds)
-    hit = (signed >= limit) & (frame["n_post"] >= 2)
+    beyond = sign * frame["post_level"] >= config.step_level_z
+    hit = (signed >= limit) & beyond & (frame["n_post"] >= 2)
     hits = frame[hit]
     if hits.empty:
         return empty_flags()
@@ -207,20 +215,29 @@ def stuck_value(readings: pd.DataFrame, config: DetectorConfig, thresholds=None)
 
 
 def spike(readings: pd.DataFrame, config: DetectorConfig, thresholds=None) -> pd.DataFrame:
-    """A reading far from the median of its neighbours (centred window) that the series
-    does not follow: a step moves the centred median along with it, a spike does not."""
+    """A reading far from its neighbours on both sides, in the same direction: far from the
+    median of the `spike_window // 2` readings before it and from that of the ones after.
+    A step (a pump starting, a valve shutting) leaves its last reading before and its first
+    after close to one side, so a step is not a spike."""
     frame = readings.reset_index(drop=True)
     if frame.empty:
         return empty_flags()
     keys = [frame["node_id"], frame["metric"]]
-    roll = frame["value"].groupby(keys, sort=False).rolling(config.spike_window, center=True, min_periods=3)
+    side = max(config.spike_window // 2, 1)
+    grouped = frame["value"].groupby(keys, sort=False)
+    before = grouped.transform(lambda v: v.shift(1).rolling(side, min_periods=1).median()).to_numpy()
+    after = grouped.transform(lambda v: v[::-1].shift(1).rolling(side, min_periods=1).median()[::-1]).to_numpy()
+    roll = grouped.rolling(config.spike_window, center=True, min_periods=3)
     med = roll.median().reset_index(level=[0, 1], drop=True).sort_index().to_numpy()
     resid = frame["value"] - med
     absdev = resid.abs().groupby(keys, sort=False).rolling(49, center=True, min_periods=5)
     mad = absdev.median().reset_index(level=[0, 1], drop=True).sort_index().to_numpy()
     floor = frame["metric"].map(SCALE_FLOOR).fillna(0.0).to_numpy()
     scale = np.fmax(1.4826 * mad, np.fmax(floor, 0.01 * np.abs(med)))
-    score = resid / scale
+    value = frame["value"].to_numpy()
+    left, right = (value - before) / scale, (value - after) / scale
+    # the smaller of the two distances, when both point the same way (NaN at a series' ends)
+    score = pd.Series(np.where(np.sign(left) == np.sign(right), np.sign(left) * np.fmin(abs(left), abs(right)), 0.0))
     limit = config.spike_z / sensitivity_frame(frame, config, thresholds)
     hit = score.abs() >= limit
     hits = frame[hit]

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,26 @@ BACKGROUND_LEAKAGE_SHARE = 0.10
 TYPICAL_PRESSURE_M = 50.0
 REQUIRED_PRESSURE_M = 20.0  # full demand delivered above this pressure (PDD, Wagner et al. 1988)
 WATER_AGE_START_S = 12 * 3600.0  # initial water age in pipes; tanks start older
+LAKE_PUMP_HOURS = (1, 15)  # local hours the Lake pump starts and stops (night tariff)
+
+
+def _local_schedule(start: datetime, duration_s: float, timezone: str, hours: tuple[int, int]):
+    """(seconds since start, Open/Closed) for each local day's pump start and stop hour,
+    within the run; daylight-saving days included (the switch keeps its local hour)."""
+    import wntr
+
+    zone = ZoneInfo(timezone)
+    first = start.astimezone(zone).date() - timedelta(days=1)
+    days = int(duration_s // 86400) + 3
+    out = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        for hour, status in zip(hours, (wntr.network.LinkStatus.Open, wntr.network.LinkStatus.Closed), strict=True):
+            at = datetime.combine(day, time(hour), tzinfo=zone)
+            seconds = (at - start).total_seconds()
+            if 0 <= seconds <= duration_s:
+                out.append((seconds, status))
+    return out
 
 
 @dataclass
@@ -46,9 +67,10 @@ def _configure(
     leaks: list[Leak],
     times: list[datetime],
     episodes: list[Episode],
+    timezone: str = "Europe/Rome",
 ) -> None:
     import wntr
-    from wntr.network.controls import Control, ControlAction, SimTimeCondition, TimeOfDayCondition
+    from wntr.network.controls import Control, ControlAction, SimTimeCondition
 
     wn = network.wn
     opts = wn.options
@@ -107,16 +129,18 @@ def _configure(
         wn.add_pipe(f"pipe-{leak.id}", leak.junction, node, length=1.0, diameter=0.3, roughness=130)
         network.districts[leak.dma_id].leak_junctions.add(node)
 
-    # Net3's Lake pump runs by absolute times for one week only: make it a daily schedule.
+    # Net3's Lake pump runs by absolute times for one week only: make it a daily schedule
+    # on the local clock (a utility times its pumps by local tariff hours, so the schedule
+    # moves with daylight saving, as the demand does).
     for name in list(wn.control_name_list):
         control = wn.get_control(name)
         if isinstance(control.condition, SimTimeCondition):
             wn.remove_control(name)
     lake = wn.get_link("10")
-    for hour, status in ((1, wntr.network.LinkStatus.Open), (15, wntr.network.LinkStatus.Closed)):
+    for seconds, status in _local_schedule(start, opts.time.duration, timezone, LAKE_PUMP_HOURS):
         wn.add_control(
-            f"lake-{hour}",
-            Control(TimeOfDayCondition(wn, "=", hour * 3600, repeat=True), ControlAction(lake, "status", status)),
+            f"lake-{int(seconds)}",
+            Control(SimTimeCondition(wn, "=", seconds), ControlAction(lake, "status", status)),
         )
 
     # A pressure drop: the Quartucciu feed valve is shut (e.g. for works) and the district
@@ -161,12 +185,13 @@ def run_hydraulics(
     area_patterns: dict[str, np.ndarray],
     leaks: list[Leak],
     episodes: list[Episode],
+    timezone: str = "Europe/Rome",
 ) -> HydraulicResult:
     """Configure and run EPANET; results per 5-minute step in l/s, m and hours."""
     import wntr
 
     n_steps = len(times)
-    _configure(network, n_steps, step_s, start, area_patterns, leaks, times, episodes)
+    _configure(network, n_steps, step_s, start, area_patterns, leaks, times, episodes, timezone)
     with tempfile.TemporaryDirectory(prefix="abbanoa-sim-") as tmp:
         sim = wntr.sim.EpanetSimulator(network.wn)
         results = sim.run_sim(file_prefix=os.path.join(tmp, "run"))

@@ -85,7 +85,7 @@ def simulate(out: Path, days: int, seed: int, start: datetime, timezone: str) ->
     hosts = {d: sorted(x.junctions) for d, x in network.districts.items()}
     leaks = plan_leaks(start, end, STEP_S, hosts, mean_lps, rng)
     episodes = plan_episodes(start, end, STEP_S)
-    hyd = run_hydraulics(network, start, times, STEP_S, patterns, leaks, episodes)
+    hyd = run_hydraulics(network, start, times, STEP_S, patterns, leaks, episodes, timezone)
 
     series, sensor_of, events = {}, {}, []
     direction, main_meter = {}, {}

@@ -201,3 +201,32 @@ def test_bigquery_ml_sql_uses_arima_plus_per_series_and_bound_parameters():
     )
     flags = flags_from_result(result)
     assert flags["score"].iloc[0] == pytest.approx(-2.0)
+
+
+def test_a_return_to_normal_after_an_odd_spell_is_not_a_pressure_drop():
+    # given pressure that stood 0.4 bar above its usual level for four hours, then came back
+    readings = daily_cycle(*SPRING)
+    pressure = series(readings, "fm1p", "pressure")
+    odd = (readings["ts"] >= "2026-04-02 01:00") & (readings["ts"] < "2026-04-02 05:00")
+    readings.loc[pressure & odd, "value"] += 0.4
+    # when the sudden-change detector runs
+    flags = d.detect_readings(readings, detectors=("sudden",))
+    # then the step back down is not a drop: the new level is the expected one
+    assert flags.empty, flags
+    # while the same step down from the usual level, to below it, is one
+    readings.loc[pressure & odd, "value"] -= 0.8
+    flags = d.detect_readings(readings, detectors=("sudden",))
+    assert set(flags["anomaly_type"]) == {d.PRESSURE_DROP}
+    assert flags["ts"].min() < pd.Timestamp("2026-04-02 02:00", tz="UTC")
+
+
+def test_the_last_reading_before_a_pump_start_is_not_a_spike():
+    # given a flow that sags for half an hour and then jumps when a pump starts (a step)
+    ts = pd.date_range("2026-03-02", periods=48, freq="5min", tz="UTC")
+    value = [60.0] * 20 + [58.0, 57.0, 56.0, 53.0, 50.0] + [190.0] * 23
+    readings = pd.DataFrame({"node_id": "fm", "metric": "flow_rate", "ts": ts, "value": value})
+    assert d.detect_readings(readings, detectors=("spike",)).empty
+    # while one reading off on its own, with its neighbours on both sides level, is a spike
+    readings.loc[10, "value"] = 20.0
+    flags = d.detect_readings(readings, detectors=("spike",))
+    assert flags["ts"].tolist() == [ts[10]] and flags["score"].iloc[0] < 0

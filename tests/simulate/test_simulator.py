@@ -297,3 +297,21 @@ def test_autumn_change_day_has_25_local_hours_of_demand_following_local_time():
     means = {h: np.mean(v) for h, v in hourly.items()}
     assert max(means, key=means.get) in (9, 10, 11, 12, 13)
     assert min(means, key=means.get) in (2, 3, 4, 5)
+
+
+def test_the_lake_pump_keeps_its_local_hours_across_the_spring_change():
+    from wntr.network import LinkStatus
+
+    from abbanoa.simulate.hydraulics import _local_schedule
+
+    # given a run from Saturday 28 March 2026 00:00 UTC (clocks go forward on the 29th)
+    start = datetime(2026, 3, 28, tzinfo=UTC)
+    # when the pump schedule for three days is laid out
+    schedule = _local_schedule(start, 3 * 86400, "Europe/Rome", (1, 15))
+    # then it starts at 01:00 and stops at 15:00 local time every day, so an hour earlier
+    # in UTC after the change
+    opens = [start + timedelta(seconds=s) for s, status in schedule if status == LinkStatus.Open]
+    closes = [start + timedelta(seconds=s) for s, status in schedule if status == LinkStatus.Closed]
+    assert [t.astimezone(ROME).hour for t in opens + closes] == [1] * len(opens) + [15] * len(closes)
+    assert [t.hour for t in opens] == [0, 0, 23, 23]
+    assert [t.hour for t in closes] == [14, 13, 13]
