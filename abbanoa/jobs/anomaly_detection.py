@@ -21,10 +21,19 @@ log = logging.getLogger(__name__)
 ALERT_MIN_SEVERITY = "medium"  # low episodes are stored, not pushed to the control room
 WINDOW_H = 6.0
 DISTRICT_BUCKET = "15min"  # district inflow resolution: bursts are seen within the hour
+RAW_LOOKBACK_H = 6.0  # before the window: the step detector's 3.5 h, the spike MAD's 49 readings
 
 
-def gather(conn: sa.Connection, since: dt.datetime, until: dt.datetime) -> dict[str, pd.DataFrame]:
-    """Readings of active nodes in [since, until], the registry and per-node thresholds."""
+def gather(
+    conn: sa.Connection, since: dt.datetime, until: dt.datetime, raw_since: dt.datetime | None = None
+) -> dict[str, pd.DataFrame]:
+    """Readings of active nodes in [since, until], the registry and per-node thresholds.
+
+    With `raw_since`, only [raw_since, until] is read raw; the hours before it come from
+    readings_1h (one mean per hour, which is all the baselines need) as `history`, and
+    `latest` holds the newest reading of every series, so a sensor silent since before
+    the raw window is still seen as silent."""
+    raw_from = since if raw_since is None else raw_since
     readings = pd.DataFrame(
         conn.execute(
             sa.text(
@@ -32,10 +41,34 @@ def gather(conn: sa.Connection, since: dt.datetime, until: dt.datetime) -> dict[
                 " JOIN nodes n ON n.node_id = r.node_id AND n.active"
                 " WHERE r.ts >= :since AND r.ts <= :until"
             ),
-            {"since": since, "until": until},
+            {"since": raw_from, "until": until},
         ).all(),
         columns=["node_id", "metric", "ts", "value"],
     )
+    history = pd.DataFrame(columns=["node_id", "metric", "ts", "value"])
+    latest = pd.DataFrame(columns=["node_id", "metric", "ts", "value"])
+    if raw_since is not None:
+        history = pd.DataFrame(
+            conn.execute(
+                sa.text(
+                    "SELECT h.node_id, h.metric, h.bucket, h.avg_value FROM readings_1h h"
+                    " JOIN nodes n ON n.node_id = h.node_id AND n.active"
+                    " WHERE h.bucket >= :since AND h.bucket < :raw_since"
+                ),
+                {"since": since, "raw_since": raw_since},
+            ).all(),
+            columns=["node_id", "metric", "ts", "value"],
+        )
+        latest = pd.DataFrame(
+            conn.execute(
+                sa.text(
+                    "SELECT l.node_id, l.metric, l.ts, l.value FROM latest_readings l"
+                    " JOIN nodes n ON n.node_id = l.node_id AND n.active WHERE l.ts <= :until"
+                ),
+                {"until": until},
+            ).all(),
+            columns=["node_id", "metric", "ts", "value"],
+        )
     nodes = pd.DataFrame(
         conn.execute(sa.text("SELECT node_id, tenant_id, district_id FROM nodes")).all(),
         columns=["node_id", "tenant_id", "district_id"],
@@ -54,6 +87,8 @@ def gather(conn: sa.Connection, since: dt.datetime, until: dt.datetime) -> dict[
     )
     return {
         "readings": readings,
+        "history": history,
+        "latest": latest,
         "nodes": nodes,
         "districts": districts,
         "meters": meters,
@@ -64,17 +99,27 @@ def gather(conn: sa.Connection, since: dt.datetime, until: dt.datetime) -> dict[
 def decide(
     data: dict[str, pd.DataFrame], config: DetectorConfig, now: dt.datetime, since: dt.datetime | None
 ) -> pd.DataFrame:
-    """Episodes (with tenant_id) from every detector, kept when they reach past `since`."""
+    """Episodes (with tenant_id) from every detector, kept when they reach past `since`.
+
+    `data["history"]` (optional): hourly means before the raw readings, for the baselines."""
     readings = data["readings"]
+    history = data.get("history")
     # a single meter's flow steps whenever a pump or a tank valve acts: bursts are looked
     # for in the district's net inflow (consumption + losses), pressure drops at each logger
     node_config = replace(config, step_metrics=("pressure",))
-    flags = [d.detect_readings(readings, node_config, data["thresholds"], now=pd.Timestamp(now))]
+    flags = [
+        d.detect_readings(readings, node_config, data["thresholds"], now=pd.Timestamp(now), history=history),
+        silent_series(readings, data.get("latest"), config, now),
+    ]
     if not data["meters"].empty and not readings.empty:
         flow = readings[readings["metric"] == "flow_rate"]
         inflow = district_inflow(flow, data["meters"], bucket=DISTRICT_BUCKET)
-        flags.append(district_flags(inflow, config))
-        flags.append(rising_night_flow(minimum_night_flow(inflow, config), config, config.sensitivity("night_flow")))
+        inflow_history = None
+        if history is not None and not history.empty:
+            inflow_history = district_inflow(history[history["metric"] == "flow_rate"], data["meters"], bucket="1h")
+        flags.append(district_flags(inflow, config, inflow_history))
+        nightly = inflow if inflow_history is None else pd.concat([inflow_history, inflow], ignore_index=True)
+        flags.append(rising_night_flow(minimum_night_flow(nightly, config), config, config.sensitivity("night_flow")))
     flags = d._concat(flags)
     if flags.empty:
         return build_episodes(flags, config).assign(tenant_id=None)
@@ -91,15 +136,36 @@ def decide(
     return episodes[episodes["tenant_id"].notna()].reset_index(drop=True)
 
 
-def district_flags(inflow: pd.DataFrame, config: DetectorConfig) -> pd.DataFrame:
-    """Baseline deviation and burst on each district's net inflow (district-level flags)."""
+def silent_series(
+    readings: pd.DataFrame, latest: pd.DataFrame | None, config: DetectorConfig, now: dt.datetime
+) -> pd.DataFrame:
+    """Open gaps for series whose newest reading is older than the raw readings at hand."""
+    if latest is None or latest.empty:
+        return d.empty_flags()
+    seen = readings[["node_id", "metric"]].drop_duplicates()
+    quiet = latest.merge(seen, on=["node_id", "metric"], how="left", indicator=True)
+    quiet = quiet[quiet["_merge"] == "left_only"].drop(columns="_merge")
+    if quiet.empty:
+        return d.empty_flags()
+    return d.sensor_gap(d.prepare(quiet), config, now=pd.Timestamp(now))
+
+
+def district_flags(inflow: pd.DataFrame, config: DetectorConfig, history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Baseline deviation and burst on each district's net inflow (district-level flags);
+    `history`: hourly net inflow before `inflow`, for the baseline."""
     if inflow.empty:
         return d.empty_flags()
-    series = inflow.assign(node_id="dma:" + inflow["district_id"], metric="flow_rate")
+
+    def as_series(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(node_id="dma:" + frame["district_id"], metric="flow_rate")[
+            ["node_id", "metric", "ts", "value"]
+        ]
+
     flags = d.detect_readings(
-        series[["node_id", "metric", "ts", "value"]],
+        as_series(inflow),
         replace(config, step_metrics=("flow_rate",)),
         detectors=("baseline", "sudden"),
+        history=None if history is None or history.empty else as_series(history),
     )
     flags["district_id"] = flags["node_id"].str.removeprefix("dma:")
     flags["node_id"] = None
@@ -215,13 +281,16 @@ def run(ctx: JobContext) -> JobOutcome:
     now = ctx.now
     window_h = float(ctx.params.get("window_hours", WINDOW_H))
     history = dt.timedelta(days=7 * config.baseline_weeks + 2)
+    # raw readings for the window plus what the step, spike and stuck detectors look back
+    # over; the baselines' weeks of history come hourly from readings_1h
+    raw_since = pd.Timestamp(now - dt.timedelta(hours=window_h + RAW_LOOKBACK_H)).floor("h").to_pydatetime()
     if ctx.settings.anomaly_backend == "bqml":
         from abbanoa.analytics import bqml
 
         flags = bqml.detect(ctx.warehouse, ctx.settings, now - dt.timedelta(hours=window_h), now)
         data = None
     with ctx.engine.begin() as conn:
-        data = gather(conn, now - history, now)
+        data = gather(conn, now - history, now, raw_since=max(raw_since, now - history))
         if ctx.settings.anomaly_backend == "bqml":
             episodes = build_episodes(flags, config)
             episodes = decide_tenants(episodes, data)
@@ -233,6 +302,7 @@ def run(ctx: JobContext) -> JobOutcome:
         rows=len(episodes),
         details={
             "readings": len(data["readings"]),
+            "hourly_history": len(data["history"]),
             "episodes": len(episodes),
             "alerts": len(alerts),
             "published": published,

@@ -1,0 +1,73 @@
+"""The 15-minute detection job on PostgreSQL: raw readings for the recent window only, the
+baselines' weeks from readings_1h, and the newest reading of every series for silence."""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from abbanoa.jobs import anomaly_detection, rollups
+from abbanoa.jobs.base import JobContext
+from abbanoa.stores import postgres
+from tests.anomaly.series import daily_cycle
+
+NOW = pd.Timestamp("2026-04-02 16:00", tz="UTC")  # three weeks after the start, DST included
+
+
+def _seed(engine) -> int:
+    cycle = daily_cycle("2026-03-10", "2026-04-02 16:00")
+    pressure = cycle[cycle["metric"] == "pressure"].assign(node_id="P1")
+    drop = pressure["ts"] >= NOW - pd.Timedelta(hours=2)
+    pressure.loc[drop, "value"] -= 0.5  # a pressure drop two hours ago
+    chlorine = pressure[pressure["ts"] < NOW - pd.Timedelta(days=2)].assign(
+        node_id="Q1", metric="free_chlorine", value=0.4
+    )  # a chlorine analyser silent for two days
+    rows = pd.concat([pressure, chlorine], ignore_index=True)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("SELECT ensure_readings_partitions(:a, :b)"), {"a": rows["ts"].min(), "b": rows["ts"].max()}
+        )
+        conn.execute(sa.text("INSERT INTO tenants (tenant_id, name) VALUES ('abbanoa', 'Abbanoa')"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO nodes (node_id, tenant_id, node_type) VALUES"
+                " ('P1', 'abbanoa', 'pressure_logger'), ('Q1', 'abbanoa', 'quality_sensor')"
+            )
+        )
+        postgres.copy_rows(
+            conn, "readings", ["node_id", "metric", "ts", "value"], rows[["node_id", "metric", "ts", "value"]].values
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO latest_readings SELECT DISTINCT ON (node_id, metric) node_id, metric, ts, value"
+                " FROM readings ORDER BY node_id, metric, ts DESC"
+            )
+        )
+        ranges = [(n, m, g["ts"].min(), g["ts"].max()) for (n, m), g in rows.groupby(["node_id", "metric"])]
+        rollups.refresh(conn, ranges, tz="Europe/Rome")
+    return len(rows)
+
+
+def test_job_reads_the_window_raw_and_the_weeks_before_from_the_hourly_rollup(db, settings):
+    # given three weeks of a pressure logger that dropped 0.5 bar two hours ago, and a
+    # chlorine analyser that went silent two days ago
+    total = _seed(db)
+    # when the detection job runs
+    outcome = anomaly_detection.run(JobContext("anomaly_detection", settings, now=NOW.to_pydatetime()))
+    # then it read only the last hours raw, and the weeks before as hourly means
+    assert 0 < outcome.details["readings"] < total / 20
+    assert outcome.details["hourly_history"] > 20 * 24
+    with db.begin() as conn:
+        found = pd.DataFrame(
+            conn.execute(
+                sa.text("SELECT node_id, anomaly_type, start_ts, end_ts, observed_value, expected_value FROM anomalies")
+            ).all()
+        )
+    # the drop is seen against the hour-of-week baseline learnt from the rollup
+    drop = found[found["anomaly_type"] == "pressure_drop"]
+    assert len(drop) == 1 and drop["node_id"].iloc[0] == "P1"
+    assert NOW - pd.Timedelta(hours=2) <= drop["start_ts"].iloc[0] <= NOW - pd.Timedelta(hours=1)
+    assert 0.4 < drop["expected_value"].iloc[0] - drop["observed_value"].iloc[0] < 0.6
+    # and the silent analyser is an open gap up to now, though none of its readings are raw here
+    gap = found[(found["anomaly_type"] == "sensor_gap") & (found["node_id"] == "Q1")]
+    assert len(gap) == 1 and gap["end_ts"].iloc[0] == NOW
