@@ -78,20 +78,35 @@ def expected_hourly(readings: pd.DataFrame, config: DetectorConfig) -> pd.DataFr
         h.groupby(SERIES + ["weekend", "hod", "day"])["value"].mean().reset_index().rename(columns={"day": "period"})
     )
     daily = _rolling_reference(daily, SERIES + ["weekend", "hod"], config.fallback_days, config.fallback_min_days)
-    h = h.merge(
-        weekly[SERIES + ["how", "period", "ref", "spread"]].rename(columns={"period": "week"}),
-        on=SERIES + ["how", "week"],
-        how="left",
-    ).merge(
-        daily[SERIES + ["weekend", "hod", "period", "ref", "spread"]].rename(
-            columns={"period": "day", "ref": "ref_d", "spread": "spread_d"}
-        ),
-        on=SERIES + ["weekend", "hod", "day"],
-        how="left",
+    # the first days of a series: a single earlier day of the same kind, enough to see a
+    # step against (sudden_change) but not to judge an hour's level (baseline_deviation)
+    thin = daily[SERIES + ["weekend", "hod", "period", "value"]].copy()
+    thin = _rolling_reference(thin, SERIES + ["weekend", "hod"], config.fallback_days, 1)
+    h = (
+        h.merge(
+            weekly[SERIES + ["how", "period", "ref", "spread"]].rename(columns={"period": "week"}),
+            on=SERIES + ["how", "week"],
+            how="left",
+        )
+        .merge(
+            daily[SERIES + ["weekend", "hod", "period", "ref", "spread"]].rename(
+                columns={"period": "day", "ref": "ref_d", "spread": "spread_d"}
+            ),
+            on=SERIES + ["weekend", "hod", "day"],
+            how="left",
+        )
+        .merge(
+            thin[SERIES + ["weekend", "hod", "period", "ref", "spread"]].rename(
+                columns={"period": "day", "ref": "ref_a", "spread": "spread_a"}
+            ),
+            on=SERIES + ["weekend", "hod", "day"],
+            how="left",
+        )
     )
     use_week = h["ref"].notna()
-    h["expected"] = h["ref"].where(use_week, h["ref_d"])
-    spread = h["spread"].where(use_week, h["spread_d"])
+    use_kind = ~use_week & h["ref_d"].notna()
+    h["expected"] = h["ref"].where(use_week, h["ref_d"].where(use_kind, h["ref_a"]))
+    spread = h["spread"].where(use_week, h["spread_d"].where(use_kind, h["spread_a"]))
     # a series' typical spread stops a lucky quiet hour from making every wiggle anomalous
     typical = spread.groupby([h["node_id"], h["metric"]]).transform("median")
     floor = h["metric"].map(SCALE_FLOOR).fillna(0.0)
@@ -100,8 +115,14 @@ def expected_hourly(readings: pd.DataFrame, config: DetectorConfig) -> pd.DataFr
     h["scale"] = h["scale"].where(h["expected"].notna())
     # one spread per series: a step of fixed size scores the same by day and by night
     h["series_scale"] = h["scale"].groupby([h["node_id"], h["metric"]]).transform("median")
-    h["basis"] = np.where(use_week, "hour_of_week", np.where(h["ref_d"].notna(), "hour_of_day", None))
-    return h.drop(columns=["ref", "spread", "ref_d", "spread_d"]).sort_values(SERIES + ["hour"]).reset_index(drop=True)
+    h["basis"] = np.where(
+        use_week, "hour_of_week", np.where(use_kind, "hour_of_day", np.where(h["ref_a"].notna(), "one_day", None))
+    )
+    return (
+        h.drop(columns=["ref", "spread", "ref_d", "spread_d", "ref_a", "spread_a"])
+        .sort_values(SERIES + ["hour"])
+        .reset_index(drop=True)
+    )
 
 
 def with_expected(readings: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:

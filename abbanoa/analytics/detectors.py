@@ -71,7 +71,9 @@ def empty_flags() -> pd.DataFrame:
 
 def baseline_deviation(expected: pd.DataFrame, config: DetectorConfig, thresholds=None) -> pd.DataFrame:
     """Hourly mean far from the hour-of-week baseline; `expected` from expected_hourly()."""
-    h = expected[expected["expected"].notna() & (expected["metric"] != "total_flow")]
+    # a reference of one earlier day (the first days of a series) is good enough to see a
+    # step against, not to judge a whole hour's level
+    h = expected[expected["expected"].notna() & (expected["metric"] != "total_flow") & (expected["basis"] != "one_day")]
     if h.empty:
         return empty_flags()
     score = (h["value"] - h["expected"]) / h["scale"]

@@ -4,7 +4,11 @@ An alert (an episode at or above the alerting severity) matches an event when it
 the event's node (or, for a district-level episode, its district), and starts between one
 hour before the event and the event's end. Time to detection: the first matching alert's
 start minus the event start (0 when it starts earlier). An alert matching no event is a
-false alert. Row-level faults the importer absorbs (duplicates, out_of_order,
+false alert, unless it is a hydraulic symptom of a hydraulic event in its district: a burst, a
+growing leak or a shut feed moves the flows and pressures of every meter and logger of the
+district, so a flow, pressure or level alert of any node there, between 1 h before the event
+and 6 h after its end, is explained by it (explained, not detecting: detection needs the
+event's own node or a district-level alert). Row-level faults the importer absorbs (duplicates, out_of_order,
 malformed_rows) are not detector events and are left out.
 """
 
@@ -16,6 +20,8 @@ IMPORT_EVENTS = ("duplicates", "out_of_order", "malformed_rows")
 LEAD = pd.Timedelta(hours=1)
 # How long an event keeps explaining alerts after its end (a drop's recovery, a refill).
 AFTERGLOW = pd.Timedelta(hours=6)
+HYDRAULIC_EVENTS = ("burst", "growing_leak", "pressure_drop")
+HYDRAULIC_METRICS = ("flow_rate", "pressure", "level")
 
 
 def match(alerts: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -37,6 +43,12 @@ def match(alerts: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     starts_in = (pairs["start_ts"] >= pairs["start"] - LEAD) & (pairs["start_ts"] <= pairs["end"])
     explains = (pairs["start_ts"] >= pairs["start"] - LEAD) & (pairs["start_ts"] <= pairs["end"] + AFTERGLOW)
     where = same_node | same_district
+    symptom = (
+        pairs["node_id"].notna()
+        & (pairs["district_id"] == pairs["dma_id"])
+        & pairs["type"].isin(HYDRAULIC_EVENTS)
+        & pairs["metric"].isin(HYDRAULIC_METRICS)
+    )
     detecting = pairs[where & starts_in]
     first = detecting.sort_values("start_ts").groupby("id").first()
     events = events.join(
@@ -44,7 +56,7 @@ def match(alerts: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     )
     events["detected"] = events["detected_at"].notna()
     events["ttd_h"] = ((events["detected_at"] - events["start"]).dt.total_seconds() / 3600).clip(lower=0)
-    explained = pairs[where & explains].sort_values("start").groupby("index")["id"].first()
+    explained = pairs[(where | symptom) & explains].sort_values("start").groupby("index")["id"].first()
     alerts.loc[explained.index, "event_id"] = explained.to_numpy()
     return events, alerts
 

@@ -230,3 +230,17 @@ def test_the_last_reading_before_a_pump_start_is_not_a_spike():
     readings.loc[10, "value"] = 20.0
     flags = d.detect_readings(readings, detectors=("spike",))
     assert flags["ts"].tolist() == [ts[10]] and flags["score"].iloc[0] < 0
+
+
+def test_on_a_new_sensors_second_day_a_drop_is_seen_against_the_first_day():
+    # given a logger installed on a Monday, whose pressure drops 0.3 bar on Tuesday afternoon
+    readings = daily_cycle("2026-03-02", "2026-03-03 18:00")
+    drop = pd.Timestamp("2026-03-03 14:00", tz="UTC")
+    readings.loc[series(readings, "fm1p", "pressure") & (readings["ts"] >= drop), "value"] -= 0.3
+    # when the detectors run
+    flags = d.detect_readings(readings, detectors=("baseline", "sudden"))
+    # then the drop is found within the hour against Monday's same hours, while one day is
+    # not reference enough to judge whole hours as deviations
+    drops = flags[flags["anomaly_type"] == d.PRESSURE_DROP]
+    assert not drops.empty and drop <= drops["ts"].min() <= drop + pd.Timedelta(hours=1)
+    assert set(flags["anomaly_type"]) == {d.PRESSURE_DROP}

@@ -8,12 +8,18 @@ import pytest
 from abbanoa.analytics.scoring import match, summary
 
 
-def _alert(node, district, kind, start):
-    return {"node_id": node, "district_id": district, "anomaly_type": kind, "start_ts": pd.Timestamp(start, tz="UTC")}
+def _alert(node, district, kind, start, metric="flow_rate"):
+    return {
+        "node_id": node,
+        "district_id": district,
+        "metric": metric,
+        "anomaly_type": kind,
+        "start_ts": pd.Timestamp(start, tz="UTC"),
+    }
 
 
-def _event(id_, kind, node, start, end):
-    return {"id": id_, "type": kind, "dma_id": "D1", "node_id": node, "start": start, "end": end}
+def _event(id_, kind, node, start, end, dma="D1"):
+    return {"id": id_, "type": kind, "dma_id": dma, "node_id": node, "start": start, "end": end}
 
 
 def test_events_get_detection_time_and_unmatched_alerts_are_false():
@@ -28,7 +34,7 @@ def test_events_get_detection_time_and_unmatched_alerts_are_false():
         [
             _alert(None, "D1", "burst", "2026-03-02 10:30"),  # district-level, 30 min late
             _alert("FM1", "D1", "baseline_deviation", "2026-03-02 11:00"),  # same event, later
-            _alert("PL9", "D1", "pressure_drop", "2026-03-04 10:00"),  # nothing labelled
+            _alert("PL9", "D1", "pressure_drop", "2026-03-04 10:00", "pressure"),  # nothing labelled
             _alert(None, "D1", "burst", "2026-03-05 10:00"),  # nothing labelled
         ]
     )
@@ -41,3 +47,21 @@ def test_events_get_detection_time_and_unmatched_alerts_are_false():
     assert result["false_alerts"] == 2 and result["false_per_district_week"] == pytest.approx(4.0)
     assert result["by_type"]["burst"]["precision"] == pytest.approx(2 / 3)
     assert result["by_type"]["sensor_gap"]["recall"] == 0.0
+
+
+def test_a_hydraulic_symptom_elsewhere_in_the_district_is_explained_but_does_not_detect():
+    # given a feed shut in district D1, measured at logger PL1
+    events = pd.DataFrame([_event("p1", "pressure_drop", "PL1", "2026-03-02T06:00:00Z", "2026-03-02T09:00:00Z")])
+    alerts = pd.DataFrame(
+        [
+            _alert("PL2", "D1", "pressure_drop", "2026-03-02 06:10", "pressure"),  # same district: a symptom
+            _alert("PL7", "D2", "pressure_drop", "2026-03-02 06:10", "pressure"),  # next district: false
+            _alert("QP1", "D1", "out_of_range", "2026-03-02 06:10", "free_chlorine"),  # not hydraulic: false
+        ]
+    )
+    # when they are scored
+    events_out, alerts_out = match(alerts, events)
+    # then the other logger of D1 is explained by the event, but the event is not detected by it
+    assert list(alerts_out["event_id"]) == ["p1", None, None]
+    assert not events_out["detected"].iloc[0]
+    assert summary(events_out, alerts_out, districts=2, weeks=1)["false_alerts"] == 2
