@@ -51,11 +51,19 @@ def run(args: argparse.Namespace, settings) -> int:
         for line in summary_.lines():
             print(line)
         run_job("etl_init", settings, trigger="cli")
+    import sqlalchemy as sa
+
     from abbanoa.jobs.anomaly_detection import decide, gather
 
     config = DetectorConfig(timezone=settings.timezone)
-    with postgres.engine(settings).connect() as conn:
-        data = gather(conn, start.to_pydatetime(), end.to_pydatetime())
+    postgres.check(settings)
+    try:
+        with postgres.engine(settings).connect() as conn:
+            data = gather(conn, start.to_pydatetime(), end.to_pydatetime())
+    except sa.exc.ProgrammingError as exc:  # no schema: --skip-import on a database never loaded
+        raise AbbanoaError(
+            f"the database at {postgres.describe(settings)} holds no imported scenario: run without --skip-import"
+        ) from exc
     if data["readings"].empty:
         raise AbbanoaError("no readings in PostgreSQL for the scenario's time range: import and sync first")
     episodes = decide(data, config, now=end.to_pydatetime(), since=None)

@@ -69,6 +69,7 @@ def summary(events: pd.DataFrame, alerts: pd.DataFrame, districts: int, weeks: f
     alerts = alerts.assign(event_type=alerts["event_id"].map(kind_of))
     false = alerts[alerts["event_id"].isna()]
     for kind, group in events.groupby("type"):
+        ttd = group["ttd_h"].dropna()  # undetected events have none
         true_alerts = int((alerts["event_type"] == kind).sum())
         # a false alert counts against the event type whose detector raised it
         wrong = int(false["anomaly_type"].isin(_DETECTORS.get(kind, ())).sum())
@@ -77,8 +78,8 @@ def summary(events: pd.DataFrame, alerts: pd.DataFrame, districts: int, weeks: f
             "detected": int(group["detected"].sum()),
             "recall": group["detected"].mean(),
             "precision": true_alerts / (true_alerts + wrong) if true_alerts + wrong else float("nan"),
-            "ttd_median_h": group["ttd_h"].median(),
-            "ttd_max_h": group["ttd_h"].max(),
+            "ttd_median_h": ttd.median() if len(ttd) else float("nan"),
+            "ttd_max_h": ttd.max() if len(ttd) else float("nan"),
         }
     return {
         "by_type": by_type,
