@@ -63,29 +63,6 @@ def node_state(node: dict, latest: dict | None, now: dt.datetime, open_nodes: se
     return "stale" if now - newest.to_pydatetime() > STALE_AFTER else "ok"
 
 
-def profiles(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Daily profile (mean by local hour), weekly profile (mean by weekday) and the hour x
-    weekday heatmap from a local-time series frame."""
-    if df.empty:
-        return {}
-    d = df.assign(hour=df["time"].dt.hour, weekday=df["time"].dt.dayofweek)
-    daily = d.groupby("hour", as_index=False)["value"].mean()
-    weekly = d.groupby("weekday", as_index=False)["value"].mean()
-    heat = d.pivot_table(index="weekday", columns="hour", values="value", aggfunc="mean")
-    return {"daily": daily, "weekly": weekly, "heatmap": heat}
-
-
-def this_week_vs_normal(df: pd.DataFrame, now: dt.datetime) -> pd.DataFrame:
-    """Hour-of-week mean of the last 7 days against the mean of the earlier weeks."""
-    if df.empty:
-        return df
-    d = df.assign(how=df["time"].dt.dayofweek * 24 + df["time"].dt.hour)
-    recent = d["time"] >= pd.Timestamp(now - dt.timedelta(days=7)).tz_convert(d["time"].dt.tz)
-    this = d[recent].groupby("how")["value"].mean().rename("this week")
-    normal = d[~recent].groupby("how")["value"].mean().rename("normal")
-    return pd.concat([this, normal], axis=1).reset_index()
-
-
 _SAMPLE = re.compile(r"^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+([-+0-9.eEinfNa]+)$")
 
 

@@ -26,35 +26,47 @@ def weekly_profile(hourly: pd.Series, timezone: str) -> pd.DataFrame:
     return pd.DataFrame({"mean": g.mean(), "std": g.std(), "n": g.size()}).reset_index()
 
 
+def heatmap(hourly: pd.Series, timezone: str) -> pd.DataFrame:
+    """Mean per local weekday (rows, 0=Monday) x hour of day (columns)."""
+    return weekly_profile(hourly, timezone).pivot(index="weekday", columns="hour", values="mean")
+
+
+def week_against_typical(hourly: pd.Series, timezone: str, now: pd.Timestamp) -> pd.DataFrame:
+    """The last 7 days hour by hour beside the typical week built from the data before them:
+    columns ts, how (local hour of week, Monday 00 = 0), value, typical (NaN without history)."""
+    now = pd.Timestamp(now).tz_convert("UTC")
+    idx = pd.DatetimeIndex(hourly.index).tz_convert("UTC")
+    cut = now - pd.Timedelta(days=7)
+    history, current = hourly[idx < cut], hourly[(idx >= cut) & (idx < now)]
+    loc = _local(current, timezone)
+    out = pd.DataFrame(
+        {"ts": pd.DatetimeIndex(current.index), "how": loc.weekday * 24 + loc.hour, "value": current.to_numpy()}
+    )
+    if history.empty:
+        return out.assign(typical=float("nan"))
+    typical = weekly_profile(history, timezone).set_index(["weekday", "hour"])["mean"]
+    out["typical"] = typical.reindex(pd.MultiIndex.from_arrays([loc.weekday, loc.hour])).to_numpy()
+    return out
+
+
 def current_week_departure(hourly: pd.Series, timezone: str, now: pd.Timestamp) -> dict:
     """How the last 7 days depart from the typical week built from the data before them.
 
     Returns total volume ratio (current / typical), mean absolute % departure per hour and
     the hours furthest above typical; None figures when there is no history.
     """
-    now = pd.Timestamp(now).tz_convert("UTC")
-    idx = pd.DatetimeIndex(hourly.index).tz_convert("UTC")
-    cut = now - pd.Timedelta(days=7)
-    history, current = hourly[idx < cut], hourly[(idx >= cut) & (idx < now)]
-    if history.empty or current.empty:
-        return {"ratio": None, "mean_abs_departure_pct": None, "hours": len(current), "top": []}
-    typical = weekly_profile(history, timezone).set_index(["weekday", "hour"])["mean"]
-    loc = _local(current, timezone)
-    expected = typical.reindex(pd.MultiIndex.from_arrays([loc.weekday, loc.hour])).to_numpy()
-    cur = current.to_numpy()
-    valid = ~pd.isna(expected)
-    if not valid.any():
-        return {"ratio": None, "mean_abs_departure_pct": None, "hours": len(current), "top": []}
-    diff = cur[valid] - expected[valid]
-    denom = abs(expected[valid]).clip(min=1e-9)
+    week = week_against_typical(hourly, timezone, now)
+    valid = week[week["typical"].notna()]
+    if valid.empty:
+        return {"ratio": None, "mean_abs_departure_pct": None, "hours": len(week), "top": []}
+    cur, expected = valid["value"].to_numpy(), valid["typical"].to_numpy()
+    diff = cur - expected
+    denom = abs(expected).clip(min=1e-9)
     order = diff.argsort()[::-1][:5]
-    ts = pd.DatetimeIndex(current.index)[valid]
+    ts = pd.DatetimeIndex(valid["ts"])
     return {
-        "ratio": float(cur[valid].sum() / expected[valid].sum()) if expected[valid].sum() else None,
+        "ratio": float(cur.sum() / expected.sum()) if expected.sum() else None,
         "mean_abs_departure_pct": float((abs(diff) / denom).mean() * 100.0),
-        "hours": int(valid.sum()),
-        "top": [
-            {"ts": ts[i].isoformat(), "value": float(cur[valid][i]), "typical": float(expected[valid][i])}
-            for i in order
-        ],
+        "hours": len(valid),
+        "top": [{"ts": ts[i].isoformat(), "value": float(cur[i]), "typical": float(expected[i])} for i in order],
     }

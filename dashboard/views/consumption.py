@@ -1,10 +1,13 @@
-"""Consumption patterns: daily and weekly profiles, hour x weekday heatmap, this week vs normal."""
+"""Consumption patterns: daily and weekly profiles, hour x weekday heatmap, the last week against
+the typical one; all from abbanoa.analytics.patterns."""
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from abbanoa.analytics import patterns
 from dashboard import transforms, ui
 from dashboard.views._common import node_picker
 
@@ -24,24 +27,33 @@ def main() -> None:
     if df.empty:
         ui.empty(f"No flow data for {node['node_id']} in this range.")
         return
-    # aggregate
-    p = transforms.profiles(df)
+    # aggregate: the same profiles the analytics use (abbanoa.analytics.patterns)
+    hourly = df.set_index("time")["value"]
+    daily = patterns.daily_profile(hourly, ui.tz())
+    weekly = patterns.weekly_profile(hourly, ui.tz())
     unit = transforms.axis_label("flow_rate")
     st.metric("Mean flow", f"{df['value'].mean():.2f} {transforms.unit_of('flow_rate')}")
     # charts
     c = st.columns(2)
+    band = daily.melt(id_vars="hour", value_vars=["p10", "mean", "p90"], var_name="series", value_name="value")
     c[0].plotly_chart(
         px.line(
-            p["daily"], x="hour", y="value", title="Daily profile", labels={"hour": f"hour ({ui.tz()})", "value": unit}
+            band,
+            x="hour",
+            y="value",
+            color="series",
+            title="Daily profile (mean, 10th and 90th percentile)",
+            labels={"hour": f"hour ({ui.tz()})", "value": unit},
         ),
         width="stretch",
     )
-    weekly = p["weekly"].assign(day=lambda d: d["weekday"].map(dict(enumerate(WEEKDAYS))))
+    by_day = weekly.groupby("weekday", as_index=False)["mean"].mean()
+    by_day["day"] = by_day["weekday"].map(dict(enumerate(WEEKDAYS)))
     c[1].plotly_chart(
-        px.bar(weekly, x="day", y="value", title="Weekly profile", labels={"day": "weekday", "value": unit}),
+        px.bar(by_day, x="day", y="mean", title="Weekly profile", labels={"day": "weekday", "mean": unit}),
         width="stretch",
     )
-    heat = p["heatmap"].rename(index=dict(enumerate(WEEKDAYS)))
+    heat = patterns.heatmap(hourly, ui.tz()).rename(index=dict(enumerate(WEEKDAYS)))
     st.plotly_chart(
         px.imshow(
             heat,
@@ -51,19 +63,28 @@ def main() -> None:
         ),
         width="stretch",
     )
-    cmp = transforms.this_week_vs_normal(df, ui.now())
-    if "normal" in cmp and cmp["normal"].notna().any():
-        long = cmp.melt(id_vars="how", var_name="series", value_name="value")
+    week = patterns.week_against_typical(hourly, ui.tz(), pd.Timestamp(ui.now()))
+    if week["typical"].notna().any():
+        departure = patterns.current_week_departure(hourly, ui.tz(), pd.Timestamp(ui.now()))
+        st.caption(
+            f"Last 7 days: {departure['ratio']:.2f} x the typical week's volume, "
+            f"{departure['mean_abs_departure_pct']:.1f}% mean hourly departure ({departure['hours']} hours compared)."
+            if departure["ratio"] is not None
+            else "Last 7 days: no typical volume to compare with."
+        )
+        long = week.rename(columns={"value": "this week", "typical": "typical"}).melt(
+            id_vars="ts", value_vars=["this week", "typical"], var_name="series", value_name="value"
+        )
         st.plotly_chart(
             px.line(
                 long,
-                x="how",
+                x="ts",
                 y="value",
                 color="series",
-                title="This week against normal",
-                labels={"how": "hour of week (Mon 00 = 0, local)", "value": unit},
+                title="The last 7 days against the typical week before them",
+                labels={"ts": "time", "value": unit},
             ),
             width="stretch",
         )
     else:
-        ui.empty("Not enough history for a 'normal' week: pick a range longer than 7 days.")
+        ui.empty("Not enough history for a typical week: pick a range longer than 7 days.")

@@ -130,3 +130,37 @@ def test_wrong_password_is_refused_with_a_message(dashboard_data, login, make_us
     at.button[0].click().run()
     assert "token" not in at.session_state
     assert at.error[0].value.startswith("Login failed")
+
+
+def test_consumption_view_compares_the_last_week_with_the_typical_one_from_stored_hours(dashboard_data, login, api_db):
+    # given a flow meter with two weeks of hourly means, the last week 20% above the first
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    hours = [now - dt.timedelta(hours=h) for h in range(1, 14 * 24 + 1)]
+    rows = [{"b": b, "v": (20.0 + (b.hour % 6)) * (1.2 if b >= now - dt.timedelta(days=7) else 1.0)} for b in hours]
+    with api_db.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO nodes (node_id, tenant_id, name, node_type, district_id)"
+                " VALUES ('N3', 'abbanoa', 'Two weeks', 'flow_meter', 'D1')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO readings_1h (node_id, metric, bucket, n, sum_value, min_value, max_value, avg_value)"
+                " VALUES ('N3', 'flow_rate', :b, 12, CAST(:v AS float8) * 12, :v, :v, :v)"
+            ),
+            rows,
+        )
+    try:
+        # when the consumption view shows that meter
+        at = view("consumption", login("viewer", mode="hybrid"))
+        picker = at.selectbox(key="c_node")
+        at = picker.set_value(next(o for o in picker.options if o.startswith("N3 "))).run()
+        # then the week's volume ratio is the stored one, and the profiles and week chart are drawn
+        assert not at.exception, [e.value for e in at.exception]
+        assert "1.20 x the typical week's volume" in texts(at)
+        assert len(at.get("plotly_chart")) == 4
+    finally:
+        with api_db.begin() as conn:
+            conn.execute(sa.text("DELETE FROM readings_1h WHERE node_id = 'N3'"))
+            conn.execute(sa.text("DELETE FROM nodes WHERE node_id = 'N3'"))
