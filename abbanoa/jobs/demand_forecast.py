@@ -76,26 +76,8 @@ def run(ctx: JobContext) -> JobOutcome:
     with ctx.engine.begin() as conn:
         store(conn, rows)
         scored = score_past(conn, ctx.now)
-    cached = 0
-    for series_id, group in result.groupby("series_id"):
-        doc = {
-            "node_id": series_id,
-            "metric": "flow_rate",
-            "unit": "l/s",
-            "model": forecast.MODEL,
-            "generated_at": generated.isoformat(),
-            "points": [
-                {
-                    "ts": r.forecast_timestamp.isoformat(),
-                    "value": r.forecast_value,
-                    "lower": r.prediction_interval_lower_bound,
-                    "upper": r.prediction_interval_upper_bound,
-                }
-                for r in group.itertuples(index=False)
-            ],
-        }
-        key = ctx.cache.key(FORECAST, node_id=series_id, metric="flow_rate")
-        cached += ctx.cache.set_json(key, doc, ttl_s=CACHE_TTL_S)
+    with ctx.engine.connect() as conn:  # after the commit: the cache never holds what was rolled back
+        cached = cache_documents(ctx, conn, sorted(result["series_id"].unique()) if not result.empty else [])
     return JobOutcome(
         rows=len(rows),
         details={
@@ -104,6 +86,23 @@ def run(ctx: JobContext) -> JobOutcome:
             "cached": cached,
         },
     )
+
+
+def cache_documents(ctx: JobContext, conn: sa.Connection, series_ids: list[str]) -> int:
+    """Cache each series' API document (newest forecast and accuracy, exactly what
+    GET /forecasts/{series}/flow_rate answers) with its tenant, for the API to serve."""
+    from abbanoa.repository import network
+
+    tenants = dict(conn.execute(sa.text("SELECT 'dma:' || district_id, tenant_id FROM districts")).all())
+    tenants.update(conn.execute(sa.text("SELECT node_id, tenant_id FROM nodes")).all())
+    items = {}
+    for series_id in series_ids:
+        tenant_id = tenants.get(series_id)
+        if tenant_id is None:
+            continue
+        body = network.forecasts(conn, tenant_id, series_id, "flow_rate")
+        items[ctx.cache.key(FORECAST, node_id=series_id, metric="flow_rate")] = {"tenant_id": tenant_id, "body": body}
+    return ctx.cache.set_many_json(items, ttl_s=CACHE_TTL_S) if items else 0
 
 
 def score_past(conn: sa.Connection, now: dt.datetime) -> int:
@@ -163,4 +162,6 @@ def run_bqml(ctx: JobContext) -> JobOutcome:
     rows = forecast_rows(result, "bqml_arima_plus", generated)
     with ctx.engine.begin() as conn:
         store(conn, rows)
-    return JobOutcome(rows=len(rows), details={"backend": "bqml"})
+    with ctx.engine.connect() as conn:
+        cached = cache_documents(ctx, conn, sorted({r["node_id"] for r in rows}))
+    return JobOutcome(rows=len(rows), details={"backend": "bqml", "cached": cached})

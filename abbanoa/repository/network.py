@@ -178,6 +178,19 @@ def forecasts(conn: sa.Connection, tenant_id: str, node_id: str, metric: str) ->
     }
 
 
+def cached_forecast(conn_factory, cache, tenant_id: str, node_id: str, metric: str) -> dict[str, Any]:
+    """The forecast document: Redis `cache:forecast:{node_id}:{metric}` (written by the
+    forecast job) when it belongs to this tenant, else PostgreSQL. Carries `source`."""
+    if cache is not None:
+        from abbanoa.stores.cache import FORECAST
+
+        doc = cache.get_json(cache.key(FORECAST, node_id=node_id, metric=metric))
+        if isinstance(doc, dict) and doc.get("tenant_id") == tenant_id and isinstance(doc.get("body"), dict):
+            return {**doc["body"], "source": "cache"}
+    with conn_factory() as conn:
+        return {**forecasts(conn, tenant_id, node_id, metric), "source": "database"}
+
+
 def dashboard_summary(conn_factory, cache, tenant_id: str, time_range: str, now: dt.datetime) -> dict[str, Any]:
     """System figures: Redis `system:metrics:{tenant}:{range}` first, else computed from PostgreSQL.
 

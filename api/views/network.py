@@ -7,8 +7,9 @@ from flask import Blueprint, jsonify, request
 from abbanoa.metrics import METRICS
 from abbanoa.repository import InvalidParameter, network
 from abbanoa.repository.common import parse_choice, parse_time
+from api.app import count_cache
 from api.routes import API_PREFIX, Param, route
-from api.security import engine, tenant
+from api.security import cache, engine, tenant
 from api.views.common import TIME_WINDOW
 
 districts = Blueprint("districts", __name__, url_prefix=API_PREFIX + "/districts")
@@ -74,5 +75,6 @@ def get_quality():
 def get_forecast(node_id: str, metric: str):
     if metric not in METRICS:
         raise InvalidParameter("metric", f"unknown metric {metric!r}")
-    with engine().connect() as conn:
-        return jsonify(network.forecasts(conn, tenant(), node_id, metric))
+    result = network.cached_forecast(engine().connect, cache(), tenant(), node_id, metric)
+    count_cache("forecast", result["source"])
+    return jsonify(result)

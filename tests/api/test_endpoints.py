@@ -137,6 +137,23 @@ def test_quality_shows_only_the_tenants_rows(client, auth, data):
 def test_forecast_returns_the_newest_run(client, auth, data):
     body = client.get(f"{API}/forecasts/N1/flow_rate", headers=auth("viewer").headers).json
     assert body["model"] == "seasonal" and [p["value"] for p in body["points"]] == [11.0, 12.0]
+    assert body["source"] == "database"
+
+
+def test_forecast_is_served_from_the_jobs_cache_for_its_own_tenant_only(client, auth, data, cache):
+    # given the forecast job's cached document for N1 (tenant abbanoa), marked so it shows
+    key = cache.key("cache:forecast:{node_id}:{metric}", node_id="N1", metric="flow_rate")
+    stored = client.get(f"{API}/forecasts/N1/flow_rate", headers=auth("viewer").headers).json
+    body = {k: v for k, v in stored.items() if k != "source"} | {"model": "from-cache"}
+    assert cache.set_json(key, {"tenant_id": "abbanoa", "body": body}, ttl_s=60)
+    # when N1's forecast is asked for, then it comes from Redis
+    got = client.get(f"{API}/forecasts/N1/flow_rate", headers=auth("viewer").headers).json
+    assert got["source"] == "cache" and got["model"] == "from-cache" and got["points"] == stored["points"]
+    # and a cached document of another tenant is never served: PostgreSQL answers (and scopes)
+    assert cache.set_json(key, {"tenant_id": "other", "body": body}, ttl_s=60)
+    got = client.get(f"{API}/forecasts/N1/flow_rate", headers=auth("viewer").headers).json
+    assert got["source"] == "database" and got["model"] == "seasonal"
+    cache.delete(key)
 
 
 def test_jobs_list_for_operators(client, auth, data):

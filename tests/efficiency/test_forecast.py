@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from abbanoa.analytics import forecast, forecast_bqml
 from abbanoa.jobs import loading
 from abbanoa.jobs.runner import run_job
+from abbanoa.repository import network
 
 
 def demand(weeks: int, seed: int = 3) -> pd.DataFrame:
@@ -98,6 +100,11 @@ def test_forecast_job_stores_caches_and_later_scores_its_forecasts(db, settings,
     assert later.details["scored"] >= 1
     assert accuracy.points == 168
     assert accuracy.mae < 3.0
+    # the cache holds exactly what the API would answer from PostgreSQL, with its tenant
     doc = cache.get_json(cache.key("cache:forecast:{node_id}:{metric}", node_id="dma:D1", metric="flow_rate"))
-    assert doc["unit"] == "l/s"
-    assert len(doc["points"]) == 168
+    with db.connect() as conn:
+        from_db = network.forecasts(conn, "t1", "dma:D1", "flow_rate")
+    assert doc["tenant_id"] == "t1"
+    assert doc["body"] == json.loads(json.dumps(from_db, default=str))
+    assert doc["body"]["unit"] == "l/s" and len(doc["body"]["points"]) == 168
+    assert len(doc["body"]["accuracy"]) == 1
