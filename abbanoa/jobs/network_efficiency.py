@@ -1,6 +1,11 @@
 """Network efficiency (every 5 minutes): per district, the water balance by hour, local day
 and month, minimum night flow, estimated leakage and the IWA / ARERA loss indicators,
-stored as time series in `network_efficiency`; the latest daily figures cached."""
+stored as time series in `network_efficiency`; the latest daily figures cached.
+
+Every run recomputes the hours and local days of the last MIN_DAYS days; the month row, which
+needs the whole month of hours, only on the first run of each hour (or with
+`params={"month": true}`): a monthly figure an hour old is current enough, and the
+5-minute run then reads days, not a month."""
 
 from __future__ import annotations
 
@@ -17,8 +22,9 @@ from abbanoa.jobs.base import JobContext, JobOutcome
 from abbanoa.stores.cache import EFFICIENCY_SUMMARY
 
 SUMMARY_TTL_S = 3600
-# Recompute the current month (for its monthly row) but at least this many days back.
+# Hours and days recomputed by every run.
 MIN_DAYS = 3
+MONTH_EVERY_MINUTES = 5  # runs that start in the first 5 minutes of an hour rebuild the month row
 COLUMNS = [
     "district_id", "period", "period_start", "inflow_m3", "outflow_m3", "net_inflow_m3", "consumption_m3",
     "losses_m3", "mnf_l_s", "night_leakage_l_s", "leakage_m3_day", "nrw_pct", "real_losses_l_conn_day",
@@ -26,12 +32,15 @@ COLUMNS = [
 ]  # fmt: skip
 
 
-def window_start(now: dt.datetime, tz: str, days: int) -> dt.datetime:
-    """UTC start of the earlier of: the local month's first day, `days` local days back."""
+def window_start(now: dt.datetime, tz: str, days: int, month: bool = True) -> dt.datetime:
+    """UTC start of `days` local days back, or of the local month's first day if earlier
+    (when the month row is due)."""
     local = now.astimezone(ZoneInfo(tz))
-    month = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     back = (local - dt.timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return min(month, back).astimezone(dt.UTC)
+    if not month:
+        return back.astimezone(dt.UTC)
+    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return min(first, back).astimezone(dt.UTC)
 
 
 def gather(conn: sa.Connection, start: dt.datetime, end: dt.datetime):
@@ -46,14 +55,22 @@ def gather(conn: sa.Connection, start: dt.datetime, end: dt.datetime):
     return meters, hours, districts
 
 
+def month_due(ctx: JobContext) -> bool:
+    """The month row is rebuilt on the first 5-minute run of each hour, or when asked."""
+    asked = str(ctx.params.get("month", "")).strip().lower() in ("1", "true", "yes")
+    return asked or ctx.now.minute < MONTH_EVERY_MINUTES
+
+
 def run(ctx: JobContext) -> JobOutcome:
     tz = ctx.settings.timezone
     days = int(ctx.params.get("days", MIN_DAYS))
-    start = window_start(ctx.now, tz, days)
+    monthly = month_due(ctx)
+    start = window_start(ctx.now, tz, days, month=monthly)
     with ctx.engine.connect() as conn:
         meters, hours, districts = gather(conn, start, ctx.now)
     hourly = water_balance.hourly_net_inflow(hours, meters)
-    frames = [water_balance.balance(hourly, districts, tz, p) for p in ("hour", "day", "month")]
+    periods = ("hour", "day", "month") if monthly else ("hour", "day")
+    frames = [water_balance.balance(hourly, districts, tz, p) for p in periods]
     results = (
         pd.concat([f for f in frames if not f.empty], ignore_index=True)
         if any(not f.empty for f in frames)
@@ -79,7 +96,11 @@ def run(ctx: JobContext) -> JobOutcome:
     cached = cache_summary(ctx, results, districts)
     return JobOutcome(
         rows=len(records),
-        details={"districts": int(hourly["district_id"].nunique()) if not hourly.empty else 0, "cached": cached},
+        details={
+            "districts": int(hourly["district_id"].nunique()) if not hourly.empty else 0,
+            "cached": cached,
+            "month": monthly,
+        },
     )
 
 

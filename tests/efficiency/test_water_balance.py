@@ -124,3 +124,33 @@ def test_simulated_district_inflow_equals_consumption_plus_leaks(tmp_path, db, s
     for row in full.itertuples():
         truth_m3 = expected[(row.district_id, row.period_start)]
         assert row.net_inflow_m3 == pytest.approx(truth_m3, rel=0.02), (row.district_id, row.period_start)
+
+
+def test_the_month_row_is_rebuilt_hourly_and_the_5_minute_runs_read_days_only(db, settings):
+    # given an inlet meter at a steady 10 l/s since the first of the local month
+    start = pd.Timestamp("2026-03-01 00:00", tz=TZ).tz_convert("UTC")
+    ts = pd.date_range(start, pd.Timestamp("2026-03-10 13:00", tz="UTC"), freq="5min", inclusive="left")
+    flows = pd.DataFrame({"node_id": "FM1", "metric": "flow_rate", "ts": ts, "value": 10.0, "ingested_at": ts[-1]})
+    with db.begin() as conn:
+        conn.execute(sa.text("INSERT INTO tenants VALUES ('m', 'm')"))
+        conn.execute(sa.text("INSERT INTO districts (district_id, tenant_id, name) VALUES ('D1', 'm', 'D1')"))
+        conn.execute(sa.text("INSERT INTO nodes (node_id, tenant_id) VALUES ('FM1', 'm')"))
+        conn.execute(sa.text("INSERT INTO district_meters VALUES ('D1', 'FM1', 1)"))
+        loading.upsert(conn, flows[loading.COLUMNS], TZ, 0)
+
+    def month_rows():
+        with db.connect() as conn:
+            return (
+                conn.execute(sa.text("SELECT net_inflow_m3 FROM network_efficiency WHERE period = 'month'"))
+                .scalars()
+                .all()
+            )
+
+    # when a run mid-hour comes, then hours and days are written but no month row
+    quarter = run_job("network_efficiency", settings, now=dt.datetime(2026, 3, 10, 12, 10, tzinfo=dt.UTC))
+    assert quarter.details["month"] is False and month_rows() == []
+    # when the first run of the next hour comes, then the month row covers every hour since the 1st
+    hourly = run_job("network_efficiency", settings, now=dt.datetime(2026, 3, 10, 13, 0, tzinfo=dt.UTC))
+    assert hourly.details["month"] is True
+    hours = (pd.Timestamp("2026-03-10 13:00", tz="UTC") - start) / pd.Timedelta(hours=1)
+    assert month_rows() == [pytest.approx(10.0 * 3.6 * hours)]
