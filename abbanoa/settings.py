@@ -45,6 +45,10 @@ ENV: dict[str, tuple[str | None, str]] = {
         "local",
         "local | bqml: statistical detectors here, ML.DETECT_ANOMALIES in production",
     ),
+    "ANOMALY_SENSITIVITY": (
+        "",
+        "per-metric detector sensitivity, e.g. pressure=1.5,flow_rate=0.8,night_flow=2 (2 = thresholds halved)",
+    ),
     "RETENTION_RAW_DAYS": ("400", "days of raw readings kept; older partitions are dropped"),
     "RETENTION_ROLLUP_DAYS": ("1825", "days of 5-minute/hourly/daily rollups kept"),
     "RETENTION_LOG_DAYS": ("90", "days of job runs and quarantine rows kept"),
@@ -80,6 +84,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     forecast_backend: str = "local"
     anomaly_backend: str = "local"
+    anomaly_sensitivity: tuple[tuple[str, float], ...] = ()
     retention_raw_days: int = 400
     retention_rollup_days: int = 1825
     retention_log_days: int = 90
@@ -112,6 +117,25 @@ class Settings:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {values[name]!r}")
             return value
 
+        def sensitivity(name: str) -> tuple[tuple[str, float], ...]:
+            from abbanoa.metrics import METRICS
+
+            known = (*METRICS, "night_flow")
+            pairs = []
+            for part in listing(name):
+                metric, _, factor = part.partition("=")
+                metric = metric.strip()
+                if metric not in known:
+                    raise ConfigError(f"{name}: unknown metric {metric!r}; known: {', '.join(known)}")
+                try:
+                    number = float(factor)
+                except ValueError:
+                    raise ConfigError(f"{name}: {part!r} must be metric=number") from None
+                if not 0.05 <= number <= 20:
+                    raise ConfigError(f"{name}: the factor for {metric} must be between 0.05 and 20, got {number}")
+                pairs.append((metric, number))
+            return tuple(pairs)
+
         settings = cls(
             env=choice("ABBANOA_ENV", ("local", "test", "production")),
             database_url=values["DATABASE_URL"],
@@ -132,6 +156,7 @@ class Settings:
             cors_origins=listing("CORS_ORIGINS"),
             forecast_backend=choice("FORECAST_BACKEND", ("local", "bqml")),
             anomaly_backend=choice("ANOMALY_BACKEND", ("local", "bqml")),
+            anomaly_sensitivity=sensitivity("ANOMALY_SENSITIVITY"),
             retention_raw_days=integer("RETENTION_RAW_DAYS"),
             retention_rollup_days=integer("RETENTION_ROLLUP_DAYS"),
             retention_log_days=integer("RETENTION_LOG_DAYS"),

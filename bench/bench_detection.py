@@ -83,7 +83,7 @@ def load(settings, directory: Path) -> tuple[pd.Timestamp, int]:
 
 def all_raw(settings, now: dt.datetime) -> pd.DataFrame:
     """The reference: the same detection with every reading of the history read raw."""
-    config = DetectorConfig(timezone=settings.timezone)
+    config = DetectorConfig.from_settings(settings)
     history = dt.timedelta(days=7 * config.baseline_weeks + 2)
     with postgres.engine(settings).connect() as conn:
         data = anomaly_detection.gather(conn, now - history, now)
@@ -92,7 +92,7 @@ def all_raw(settings, now: dt.datetime) -> pd.DataFrame:
 
 def split(settings, now: dt.datetime) -> pd.DataFrame:
     """The job's own gather and decide, without storing (the part that scales with history)."""
-    config = DetectorConfig(timezone=settings.timezone)
+    config = DetectorConfig.from_settings(settings)
     history = dt.timedelta(days=7 * config.baseline_weeks + 2)
     window = dt.timedelta(hours=anomaly_detection.WINDOW_H)
     raw_since = pd.Timestamp(now - window - dt.timedelta(hours=anomaly_detection.RAW_LOOKBACK_H)).floor("h")

@@ -39,6 +39,7 @@ locals {
     CORS_ORIGINS           = join(",", concat([local.dashboard_url], var.extra_cors_origins))
     FORECAST_BACKEND       = var.forecast_backend
     ANOMALY_BACKEND        = var.anomaly_backend
+    ANOMALY_SENSITIVITY    = join(",", [for metric, factor in var.anomaly_sensitivity : "${metric}=${factor}"])
     RETENTION_RAW_DAYS     = tostring(var.retention_raw_days)
     RETENTION_ROLLUP_DAYS  = tostring(var.retention_rollup_days)
     RETENTION_LOG_DAYS     = tostring(var.retention_log_days)

@@ -115,6 +115,16 @@ variable "anomaly_backend" {
   default     = "local"
 }
 
+variable "anomaly_sensitivity" {
+  type        = map(number)
+  description = "Per-metric detector sensitivity (ANOMALY_SENSITIVITY), e.g. { pressure = 1.5 }: 2 halves that metric's thresholds, 0.5 doubles them; night_flow is the district night-flow test. Per node: node_thresholds.sensitivity."
+  default     = {}
+  validation {
+    condition     = alltrue([for f in values(var.anomaly_sensitivity) : f >= 0.05 && f <= 20])
+    error_message = "Each sensitivity factor must be between 0.05 and 20."
+  }
+}
+
 variable "retention_raw_days" {
   type        = number
   description = "Days of raw readings kept (RETENTION_RAW_DAYS; also the BigQuery partition expiry)."

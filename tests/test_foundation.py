@@ -158,6 +158,12 @@ def test_settings_name_the_bad_variable():
         Settings.from_env({"RETENTION_RAW_DAYS": "ten"})
     with pytest.raises(ConfigError, match="JWT_SECRET"):
         Settings.from_env({"ABBANOA_ENV": "production", "BIGQUERY_EMULATOR_HOST": "", "PUBSUB_EMULATOR_HOST": ""})
+    with pytest.raises(ConfigError, match="ANOMALY_SENSITIVITY: unknown metric 'presure'"):
+        Settings.from_env({"ANOMALY_SENSITIVITY": "presure=2"})
+    with pytest.raises(ConfigError, match="ANOMALY_SENSITIVITY: the factor for pressure must be between"):
+        Settings.from_env({"ANOMALY_SENSITIVITY": "pressure=0"})
+    with pytest.raises(ConfigError, match="must be metric=number"):
+        Settings.from_env({"ANOMALY_SENSITIVITY": "pressure"})
 
 
 def test_unit_conversions_to_canonical():

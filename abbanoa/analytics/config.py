@@ -66,6 +66,11 @@ class DetectorConfig:
     episode_gap_h: float = 1.0
     metric_sensitivity: dict[str, float] = field(default_factory=dict)
 
+    @classmethod
+    def from_settings(cls, settings) -> DetectorConfig:
+        """The detectors as configured: time zone and ANOMALY_SENSITIVITY."""
+        return cls(timezone=settings.timezone, metric_sensitivity=dict(settings.anomaly_sensitivity))
+
     def sensitivity(self, metric: str) -> float:
         return float(self.metric_sensitivity.get(metric, 1.0))
 

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, settings) -> int:
 
     from abbanoa.jobs.anomaly_detection import decide, gather
 
-    config = DetectorConfig(timezone=settings.timezone)
+    config = DetectorConfig.from_settings(settings)
     postgres.check(settings)
     try:
         with postgres.engine(settings).connect() as conn:

@@ -277,7 +277,7 @@ def _num(value) -> float | None:
 def run(ctx: JobContext) -> JobOutcome:
     from abbanoa.alerts.publish import publish_pending
 
-    config = DetectorConfig(timezone=ctx.settings.timezone)
+    config = DetectorConfig.from_settings(ctx.settings)
     now = ctx.now
     window_h = float(ctx.params.get("window_hours", WINDOW_H))
     history = dt.timedelta(days=7 * config.baseline_weeks + 2)

@@ -244,3 +244,19 @@ def test_on_a_new_sensors_second_day_a_drop_is_seen_against_the_first_day():
     drops = flags[flags["anomaly_type"] == d.PRESSURE_DROP]
     assert not drops.empty and drop <= drops["ts"].min() <= drop + pd.Timedelta(hours=1)
     assert set(flags["anomaly_type"]) == {d.PRESSURE_DROP}
+
+
+def test_metric_sensitivity_from_the_settings_sharpens_or_dulls_one_metric():
+    from abbanoa.settings import Settings
+
+    # given a 0.12 bar drop: below the default step threshold of this quiet logger's spread
+    readings = daily_cycle(*SPRING)
+    start = pd.Timestamp("2026-04-02 14:00", tz="UTC")
+    readings.loc[series(readings, "fm1p", "pressure") & (readings["ts"] >= start), "value"] -= 0.12
+    default = DetectorConfig.from_settings(Settings.from_env({}))
+    sharp = DetectorConfig.from_settings(Settings.from_env({"ANOMALY_SENSITIVITY": "pressure=2, flow_rate=0.5"}))
+    assert sharp.sensitivity("pressure") == 2.0 and sharp.sensitivity("flow_rate") == 0.5
+    # when the step detector runs with each, then only the sharpened pressure sees it
+    assert d.detect_readings(readings, default, detectors=("sudden",)).empty
+    drops = d.detect_readings(readings, sharp, detectors=("sudden",))
+    assert set(drops["anomaly_type"]) == {d.PRESSURE_DROP} and (drops["threshold"] == 2.0).all()
