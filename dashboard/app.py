@@ -42,6 +42,8 @@ VIEWS = [
 
 def login_page() -> None:
     st.title("Abbanoa network monitor")
+    if "login_message" in st.session_state:
+        st.warning(st.session_state["login_message"])
     with st.form("login"):
         username = st.text_input("Username")
         password = st.text_input("Password", type="password")
@@ -55,7 +57,35 @@ def login_page() -> None:
         st.session_state["token"] = answer["access_token"]
         st.session_state["refresh_token"] = answer.get("refresh_token")
         st.session_state["user"] = answer["user"]
+        st.session_state.pop("login_message", None)
         st.rerun()
+
+
+RENEW_BEFORE_S = 120  # renew the access token when it has less than this to live
+
+
+def keep_session() -> bool:
+    """Renew the access token with the refresh token before it expires (an operator's
+    dashboard stays logged in while in use); when the API refuses, end the session with a
+    sentence on the login page. False when the session ended."""
+    token = st.session_state["token"]
+    refresh_token = st.session_state.get("refresh_token")
+    if data.seconds_left(token) > RENEW_BEFORE_S:
+        return True
+    try:
+        if not refresh_token:
+            raise data.LoginFailed("no refresh token")
+        answer = data.refresh(get_settings(), refresh_token)
+    except data.LoginFailed as exc:
+        for key in ("token", "refresh_token", "user"):
+            st.session_state.pop(key, None)
+        st.session_state["login_message"] = f"Your session has ended ({exc}); please log in again."
+        st.cache_data.clear()
+        return False
+    st.session_state["token"] = answer["access_token"]
+    st.session_state["refresh_token"] = answer.get("refresh_token")
+    st.session_state["user"] = answer["user"]
+    return True
 
 
 def sidebar() -> None:
@@ -73,6 +103,8 @@ def sidebar() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Abbanoa", page_icon=":material/water_drop:", layout="wide")
+    if "token" in st.session_state:
+        keep_session()  # renews, or ends the session (then the login page below)
     if "token" not in st.session_state:
         st.navigation([st.Page(login_page, title="Log in", url_path="login")]).run()
         return

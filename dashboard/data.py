@@ -9,8 +9,11 @@ Login always goes to the API (same users, roles and tenants in every mode).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
+import json
+import time
 from typing import Any
 
 import requests
@@ -50,6 +53,35 @@ def login(settings: Settings, username: str, password: str) -> dict[str, Any]:
             message = f"HTTP {r.status_code}"
         raise LoginFailed(message)
     return r.json()
+
+
+def refresh(settings: Settings, refresh_token: str) -> dict[str, Any]:
+    """POST /auth/refresh -> a new token pair (the refresh token is single-use); LoginFailed
+    when the API refuses it (expired, revoked, user disabled) or cannot be reached."""
+    try:
+        r = requests.post(
+            f"{settings.api_url}/api/v1/auth/refresh", json={"refresh_token": refresh_token}, timeout=TIMEOUT_S
+        )
+    except requests.RequestException as exc:
+        raise LoginFailed(f"API unreachable at {settings.api_url}: {exc.__class__.__name__}") from exc
+    if r.status_code != 200:
+        try:
+            message = r.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = f"HTTP {r.status_code}"
+        raise LoginFailed(message)
+    return r.json()
+
+
+def seconds_left(token: str) -> float:
+    """Seconds until the token's `exp`, read without verifying it (the API verifies; this
+    only says when to renew). Unreadable: 0."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return float(claims["exp"]) - time.time()
+    except (IndexError, ValueError, KeyError, TypeError):
+        return 0.0
 
 
 def logout(settings: Settings, token: str, refresh_token: str | None = None) -> None:

@@ -164,3 +164,32 @@ def test_consumption_view_compares_the_last_week_with_the_typical_one_from_store
         with api_db.begin() as conn:
             conn.execute(sa.text("DELETE FROM readings_1h WHERE node_id = 'N3'"))
             conn.execute(sa.text("DELETE FROM nodes WHERE node_id = 'N3'"))
+
+
+def test_a_token_about_to_expire_is_renewed_and_a_refused_renewal_ends_the_session(
+    dashboard_data, login, base_settings
+):
+    from abbanoa.auth import tokens
+
+    # given a logged-in operator whose access token has 30 s left
+    session = login("operator", mode="api")
+    user = session["user"]
+    ageing = dt.datetime.now(dt.UTC) - tokens.ACCESS_TTL + dt.timedelta(seconds=30)
+    old_access = tokens.issue(base_settings, user, "access", now=ageing)
+    old_refresh = session["refresh_token"]
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["token"], at.session_state["refresh_token"] = old_access, old_refresh
+    at.session_state["user"] = session["user"]
+    # when the dashboard runs, then it renewed the pair and shows the overview
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["token"] != old_access and at.session_state["refresh_token"] != old_refresh
+    assert at.title[0].value == "Overview"
+    # given an expired access token whose refresh token was already used (refresh tokens are single-use)
+    at.session_state["token"] = tokens.issue(base_settings, user, "access", now=ageing - dt.timedelta(minutes=1))
+    at.session_state["refresh_token"] = old_refresh
+    # when the dashboard runs, then the session ends with a sentence on the login page
+    at.run()
+    assert "token" not in at.session_state
+    assert at.title[0].value == "Abbanoa network monitor"
+    assert "Your session has ended" in at.warning[0].value
