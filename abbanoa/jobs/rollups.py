@@ -8,7 +8,8 @@ Two ways to call it, in the caller's transaction:
 - bulk callers put the changed keys into the temporary table `touched (node_id, metric,
   ts)` (`create_touched`) and call `refresh(conn)`.
 The buckets are deleted and rebuilt from `readings`, so inserts, updates and deletions
-upstream all come out right.
+upstream all come out right. Under TimescaleDB the rollups are continuous aggregates (views
+the database refreshes itself, sql/0040): `refresh` then writes nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +25,15 @@ ROLLUPS: dict[str, tuple[str, str]] = {
     "readings_1h": ("date_trunc('hour', {col}, 'UTC')", "1 hour"),
     "readings_1d": ("date_trunc('day', {col}, :tz)", "25 hours"),
 }
+
+
+def maintained_by_database(conn: sa.Connection) -> bool:
+    """True when the rollups are views (TimescaleDB continuous aggregates), not tables."""
+    return bool(
+        conn.execute(
+            sa.text("SELECT EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass('readings_5m') AND relkind = 'v')")
+        ).scalar()
+    )
 
 
 def create_touched(conn: sa.Connection) -> None:
@@ -43,6 +53,8 @@ def refresh(
     returns buckets written per table."""
     if isinstance(touched, str):
         raise TypeError("refresh(conn, touched, tz=...): touched is a list of (node_id, metric, from, to)")
+    if maintained_by_database(conn):
+        return {table: 0 for table in ROLLUPS}
     if tz is None:
         from abbanoa.settings import get_settings
 

@@ -7,6 +7,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from abbanoa.jobs import rollups
 from abbanoa.jobs.base import JobContext, JobOutcome
 
 ROLLUP_TABLES = ("readings_5m", "readings_1h", "readings_1d")
@@ -32,9 +33,11 @@ def run(ctx: JobContext) -> JobOutcome:
             # names come from the catalogue and match readings_pYYYYMMDD
             conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
         details["partitions_dropped"] = dropped
+        # continuous aggregates (TimescaleDB) have their own retention policy (sql/0040)
+        tables = () if rollups.maintained_by_database(conn) else ROLLUP_TABLES
         details["rollup_rows_deleted"] = {
             table: conn.execute(sa.text(f"DELETE FROM {table} WHERE bucket < :c"), {"c": rollup_cutoff}).rowcount
-            for table in ROLLUP_TABLES
+            for table in tables
         }
         details["job_runs_deleted"] = conn.execute(
             sa.text("DELETE FROM job_runs WHERE started_at < :c AND status <> 'running'"), {"c": log_cutoff}
