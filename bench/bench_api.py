@@ -36,13 +36,12 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from abbanoa import migrations  # noqa: E402
 from abbanoa.auth.passwords import hash_password  # noqa: E402
-from abbanoa.settings import Settings, reset_settings  # noqa: E402
+from abbanoa.settings import Settings  # noqa: E402
 from abbanoa.stores import cache as cache_module  # noqa: E402
-from abbanoa.stores import postgres  # noqa: E402
 from abbanoa.stores.cache import SYSTEM_METRICS  # noqa: E402
 from abbanoa.summary import system_metrics  # noqa: E402
+from bench import scratch  # noqa: E402
 
 NOW = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0, minute=0)
 TENANT = "abbanoa"
@@ -218,17 +217,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (gthread, 4 threads each)")
     args = parser.parse_args()
 
-    run = uuid.uuid4().hex[:8]
-    base = Settings.from_env()
-    url = sa.make_url(base.sqlalchemy_url).set(database=f"abbanoa_bench_{run}")
-    settings = base.with_(
-        database_url=url.render_as_string(hide_password=False),
-        redis_key_prefix=f"bench:{run}:",
-        jwt_secret="bench-" + uuid.uuid4().hex * 2,
-    )
-    reset_settings(settings)
-    migrations.ensure_database(settings)
-    migrations.apply_all(settings)
+    settings = scratch.create("bench", jwt_secret="bench-" + uuid.uuid4().hex * 2)
     procs = []
     try:
         seconds = load(settings, args.nodes, args.days)
@@ -293,11 +282,7 @@ def main() -> int:
         for proc in procs:
             proc.terminate()
             proc.wait(timeout=10)
-        postgres.dispose_engines()
-        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-        admin.dispose()
+        scratch.drop(settings)
         r = cache_module.client(settings)
         keys = list(r.scan_iter(match=f"{settings.redis_key_prefix}*", count=1000))
         if keys:

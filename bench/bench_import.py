@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,10 +25,8 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
 
-from abbanoa import migrations  # noqa: E402
-from abbanoa.settings import Settings  # noqa: E402
+from bench.scratch import scratch_settings  # noqa: E402
 
 # metric -> ((unit, typical value, spread) per node parity): half the nodes send
 # non-canonical units, so unit conversion is exercised
@@ -144,55 +141,49 @@ def main() -> int:
     parser.add_argument("--chunk-rows", type=int, default=50_000, help="importer chunk size")
     args = parser.parse_args()
 
-    run_id = uuid.uuid4().hex[:8]
-    base = Settings.from_env()
-    database = sa.make_url(base.sqlalchemy_url).set(database=f"abbanoa_bench_{run_id}")
-    settings = base.with_(database_url=database.render_as_string(hide_password=False), bq_dataset=f"bench_{run_id}")
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "DATABASE_URL": settings.database_url,
-        "BQ_DATASET": settings.bq_dataset,
-        "LOG_LEVEL": "WARNING",
-    }
     from abbanoa.ingest.importer import import_paths
-    from abbanoa.stores import postgres
     from abbanoa.stores.bigquery import Warehouse
 
-    migrations.ensure_database(settings)
-    migrations.apply_all(settings)
-    warehouse = Warehouse(settings)
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
-            started = time.perf_counter()
-            nodes_csv, readings_csv = generate(Path(tmp), args.rows)
-            size = readings_csv.stat().st_size / 2**20
-            print(f"generated {args.rows:,} readings ({size:.0f} MiB) in {time.perf_counter() - started:.1f} s")
-            import_paths([nodes_csv], settings, "bench", progress=False)
-
-            plain, plain_rss = run_child(PLAIN_CHILD, [str(readings_csv)], env)
-            imported, import_rss = run_child(IMPORT_CHILD, [str(readings_csv), str(args.chunk_rows)], env)
-
-        plain_rate = args.rows / plain["seconds"]
-        import_rate = args.rows / imported["seconds"]
-        print(
-            f"import_paths:        {imported['seconds']:7.1f} s  {import_rate:10,.0f} rows/s  "
-            f"peak RSS {import_rss:6.0f} MiB  (loaded {imported['loaded']:,}, duplicates "
-            f"{imported['duplicates']:,}, quarantined {imported['quarantined']:,})"
-        )
-        print(
-            f"plain load_table_from_file (CSV, no validation): {plain['seconds']:7.1f} s  "
-            f"{plain_rate:10,.0f} rows/s  peak RSS {plain_rss:6.0f} MiB"
-        )
-        print(f"ratio import / plain load: {imported['seconds'] / plain['seconds']:.2f}x the time")
-    finally:
-        warehouse.client.delete_dataset(warehouse.dataset, delete_contents=True, not_found_ok=True)
-        postgres.dispose_engines()
-        admin = sa.create_engine(database.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database.database}" WITH (FORCE)')
-        admin.dispose()
+    with scratch_settings("bench") as settings:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "DATABASE_URL": settings.database_url,
+            "BQ_DATASET": settings.bq_dataset,
+            "LOG_LEVEL": "WARNING",
+        }
+        warehouse = Warehouse(settings)
+        try:
+            _compare(args, settings, env, import_paths)
+        finally:
+            warehouse.client.delete_dataset(warehouse.dataset, delete_contents=True, not_found_ok=True)
     return 0
+
+
+def _compare(args, settings, env, import_paths) -> None:
+    """The importer against a plain load of the same CSV, each in a child process (peak RSS)."""
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+        started = time.perf_counter()
+        nodes_csv, readings_csv = generate(Path(tmp), args.rows)
+        size = readings_csv.stat().st_size / 2**20
+        print(f"generated {args.rows:,} readings ({size:.0f} MiB) in {time.perf_counter() - started:.1f} s")
+        import_paths([nodes_csv], settings, "bench", progress=False)
+
+        plain, plain_rss = run_child(PLAIN_CHILD, [str(readings_csv)], env)
+        imported, import_rss = run_child(IMPORT_CHILD, [str(readings_csv), str(args.chunk_rows)], env)
+
+    plain_rate = args.rows / plain["seconds"]
+    import_rate = args.rows / imported["seconds"]
+    print(
+        f"import_paths:        {imported['seconds']:7.1f} s  {import_rate:10,.0f} rows/s  "
+        f"peak RSS {import_rss:6.0f} MiB  (loaded {imported['loaded']:,}, duplicates "
+        f"{imported['duplicates']:,}, quarantined {imported['quarantined']:,})"
+    )
+    print(
+        f"plain load_table_from_file (CSV, no validation): {plain['seconds']:7.1f} s  "
+        f"{plain_rate:10,.0f} rows/s  peak RSS {plain_rss:6.0f} MiB"
+    )
+    print(f"ratio import / plain load: {imported['seconds'] / plain['seconds']:.2f}x the time")
 
 
 if __name__ == "__main__":

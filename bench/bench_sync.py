@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +25,11 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from abbanoa import migrations  # noqa: E402
 from abbanoa.jobs import loading  # noqa: E402
 from abbanoa.jobs.runner import run_job  # noqa: E402
-from abbanoa.settings import Settings, reset_settings  # noqa: E402
 from abbanoa.stores import postgres  # noqa: E402
 from abbanoa.stores.bigquery import Warehouse  # noqa: E402
+from bench.scratch import scratch_settings  # noqa: E402
 
 STEP = pd.Timedelta(minutes=5)
 NOW = pd.Timestamp("2026-11-20 12:00", tz="UTC")
@@ -67,20 +65,9 @@ def main() -> int:
     parser.add_argument("--emulator-rows", type=int, default=20_000, help="rows for the end-to-end sync")
     args = parser.parse_args()
 
-    run = uuid.uuid4().hex[:8]
-    base = Settings.from_env()
-    url = sa.make_url(base.sqlalchemy_url).set(database=f"abbanoa_bench_{run}")
-    settings = base.with_(
-        database_url=url.render_as_string(hide_password=False),
-        bq_dataset=f"bench_{run}",
-        redis_key_prefix=f"bench:{run}:",
-    )
-    reset_settings(settings)
-    migrations.ensure_database(settings)
-    migrations.apply_all(settings)
-    eng = postgres.engine(settings)
-    tz = settings.timezone
-    try:
+    with scratch_settings("bench") as settings:
+        eng = postgres.engine(settings)
+        tz = settings.timezone
         # 1. throughput against a bare COPY
         periods = max(1, args.rows // args.series)
         rows = frame(args.series, NOW - periods * STEP, periods)
@@ -144,12 +131,6 @@ def main() -> int:
             f"({record.rows / took:,.0f} rows/s; the emulator's query is most of it)"
         )
         wh.client.delete_dataset(wh.dataset, delete_contents=True, not_found_ok=True)
-    finally:
-        postgres.dispose_engines()
-        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-        admin.dispose()
     return 0
 
 

@@ -12,9 +12,9 @@ from abbanoa.settings import Settings, reset_settings
 from abbanoa.stores import postgres
 
 
-@contextlib.contextmanager
-def scratch_settings(prefix: str = "bench"):
-    """Settings pointing at a new, migrated database `abbanoa_{prefix}_{run}`, dropped on exit."""
+def create(prefix: str = "bench", **changes) -> Settings:
+    """Settings pointing at a new, migrated database `abbanoa_{prefix}_{run}` (and dataset and
+    key prefix of the same run), made the process's settings; `changes` override others."""
     run = uuid.uuid4().hex[:8]
     base = Settings.from_env()
     url = sa.make_url(base.sqlalchemy_url).set(database=f"abbanoa_{prefix}_{run}")
@@ -22,15 +22,29 @@ def scratch_settings(prefix: str = "bench"):
         database_url=url.render_as_string(hide_password=False),
         bq_dataset=f"{prefix}_{run}",
         redis_key_prefix=f"{prefix}:{run}:",
+        **changes,
     )
     reset_settings(settings)
     migrations.ensure_database(settings)
     migrations.apply_all(settings)
+    return settings
+
+
+def drop(settings: Settings) -> None:
+    """Drop the run's database (its connections first)."""
+    postgres.dispose_engines()
+    url = sa.make_url(settings.sqlalchemy_url)
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+    admin.dispose()
+
+
+@contextlib.contextmanager
+def scratch_settings(prefix: str = "bench", **changes):
+    """create() on entry, drop() on exit."""
+    settings = create(prefix, **changes)
     try:
         yield settings
     finally:
-        postgres.dispose_engines()
-        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-        admin.dispose()
+        drop(settings)

@@ -36,14 +36,10 @@ def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def login(settings: Settings, username: str, password: str) -> dict[str, Any]:
-    """POST /auth/login -> {"access_token", "refresh_token", "user", ...}."""
+def _token_pair(settings: Settings, path: str, body: dict[str, str]) -> dict[str, Any]:
+    """POST an /auth endpoint that answers a token pair; LoginFailed with the API's reason."""
     try:
-        r = requests.post(
-            f"{settings.api_url}/api/v1/auth/login",
-            json={"username": username, "password": password},
-            timeout=TIMEOUT_S,
-        )
+        r = requests.post(f"{settings.api_url}/api/v1/auth/{path}", json=body, timeout=TIMEOUT_S)
     except requests.RequestException as exc:
         raise LoginFailed(f"API unreachable at {settings.api_url}: {exc.__class__.__name__}") from exc
     if r.status_code != 200:
@@ -53,24 +49,17 @@ def login(settings: Settings, username: str, password: str) -> dict[str, Any]:
             message = f"HTTP {r.status_code}"
         raise LoginFailed(message)
     return r.json()
+
+
+def login(settings: Settings, username: str, password: str) -> dict[str, Any]:
+    """POST /auth/login -> {"access_token", "refresh_token", "user", ...}."""
+    return _token_pair(settings, "login", {"username": username, "password": password})
 
 
 def refresh(settings: Settings, refresh_token: str) -> dict[str, Any]:
     """POST /auth/refresh -> a new token pair (the refresh token is single-use); LoginFailed
     when the API refuses it (expired, revoked, user disabled) or cannot be reached."""
-    try:
-        r = requests.post(
-            f"{settings.api_url}/api/v1/auth/refresh", json={"refresh_token": refresh_token}, timeout=TIMEOUT_S
-        )
-    except requests.RequestException as exc:
-        raise LoginFailed(f"API unreachable at {settings.api_url}: {exc.__class__.__name__}") from exc
-    if r.status_code != 200:
-        try:
-            message = r.json()["error"]["message"]
-        except (ValueError, KeyError, TypeError):
-            message = f"HTTP {r.status_code}"
-        raise LoginFailed(message)
-    return r.json()
+    return _token_pair(settings, "refresh", {"refresh_token": refresh_token})
 
 
 def seconds_left(token: str) -> float:

@@ -34,40 +34,27 @@ def gather(
     `latest` holds the newest reading of every series, so a sensor silent since before
     the raw window is still seen as silent."""
     raw_from = since if raw_since is None else raw_since
-    readings = pd.DataFrame(
-        conn.execute(
-            sa.text(
-                "SELECT r.node_id, r.metric, r.ts, r.value FROM readings r"
-                " JOIN nodes n ON n.node_id = r.node_id AND n.active"
-                " WHERE r.ts >= :since AND r.ts <= :until"
-            ),
-            {"since": raw_from, "until": until},
-        ).all(),
-        columns=["node_id", "metric", "ts", "value"],
+    readings = _series(
+        conn,
+        "SELECT r.node_id, r.metric, r.ts, r.value FROM readings r JOIN nodes n ON n.node_id = r.node_id AND n.active"
+        " WHERE r.ts >= :since AND r.ts <= :until",
+        since=raw_from,
+        until=until,
     )
-    history = pd.DataFrame(columns=["node_id", "metric", "ts", "value"])
-    latest = pd.DataFrame(columns=["node_id", "metric", "ts", "value"])
+    history, latest = _series(conn, None), _series(conn, None)
     if raw_since is not None:
-        history = pd.DataFrame(
-            conn.execute(
-                sa.text(
-                    "SELECT h.node_id, h.metric, h.bucket, h.avg_value FROM readings_1h h"
-                    " JOIN nodes n ON n.node_id = h.node_id AND n.active"
-                    " WHERE h.bucket >= :since AND h.bucket < :raw_since"
-                ),
-                {"since": since, "raw_since": raw_since},
-            ).all(),
-            columns=["node_id", "metric", "ts", "value"],
+        history = _series(
+            conn,
+            "SELECT h.node_id, h.metric, h.bucket, h.avg_value FROM readings_1h h"
+            " JOIN nodes n ON n.node_id = h.node_id AND n.active WHERE h.bucket >= :since AND h.bucket < :raw_since",
+            since=since,
+            raw_since=raw_since,
         )
-        latest = pd.DataFrame(
-            conn.execute(
-                sa.text(
-                    "SELECT l.node_id, l.metric, l.ts, l.value FROM latest_readings l"
-                    " JOIN nodes n ON n.node_id = l.node_id AND n.active WHERE l.ts <= :until"
-                ),
-                {"until": until},
-            ).all(),
-            columns=["node_id", "metric", "ts", "value"],
+        latest = _series(
+            conn,
+            "SELECT l.node_id, l.metric, l.ts, l.value FROM latest_readings l"
+            " JOIN nodes n ON n.node_id = l.node_id AND n.active WHERE l.ts <= :until",
+            until=until,
         )
     nodes = pd.DataFrame(
         conn.execute(sa.text("SELECT node_id, tenant_id, district_id FROM nodes")).all(),
@@ -94,6 +81,12 @@ def gather(
         "meters": meters,
         "thresholds": thresholds,
     }
+
+
+def _series(conn: sa.Connection, sql: str | None, **params) -> pd.DataFrame:
+    """(node_id, metric, ts, value) rows of a query; empty without one."""
+    rows = conn.execute(sa.text(sql), params).all() if sql else []
+    return pd.DataFrame(rows, columns=["node_id", "metric", "ts", "value"])
 
 
 def decide(
