@@ -106,8 +106,8 @@ def sync_metrics(settings: Settings | None = None) -> None:
 
 def ensure_database(settings: Settings) -> bool:
     """Create the database named in DATABASE_URL if it does not exist (local use); True if created."""
-    url = sa.make_url(settings.sqlalchemy_url)
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    url, args = postgres.connection(settings, timeout=30)
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT", connect_args=args)
     try:
         with admin.connect() as conn:
             exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database}).scalar()

@@ -17,7 +17,8 @@ ENV: dict[str, tuple[str | None, str]] = {
     "ABBANOA_ENV": ("local", "local | test | production; production refuses local defaults for secrets"),
     "DATABASE_URL": (
         "postgresql+pg8000://postgres@127.0.0.1:5432/abbanoa",
-        "SQLAlchemy URL of the operational PostgreSQL database",
+        "SQLAlchemy URL of the operational PostgreSQL database; libpq's sslmode (disable, prefer (default),"
+        " require, verify-ca, verify-full) and sslrootcert=<server CA file> select TLS",
     ),
     "REDIS_URL": ("redis://127.0.0.1:6379/0", "Redis (Memorystore) URL; the cache, never the only copy"),
     "REDIS_KEY_PREFIX": ("", "prefix put before every Redis key (isolates test sessions)"),

@@ -54,9 +54,11 @@ locals {
     REDIS_URL    = module.secrets.secret_ids["redis-url"]
     JWT_SECRET   = module.secrets.secret_ids["jwt-secret"]
   }
-  # REDIS_URL verifies Memorystore's TLS certificate against this file.
+  # REDIS_URL and DATABASE_URL verify Memorystore's and Cloud SQL's TLS certificates
+  # against these files.
   secret_files = {
     "/secrets/redis-ca/server-ca.pem" = module.secrets.secret_ids["redis-ca"]
+    "/secrets/sql-ca/server-ca.pem"   = module.secrets.secret_ids["sql-ca"]
   }
 
   apis = [
@@ -158,6 +160,7 @@ module "secrets" {
   database_url        = module.database.database_url
   redis_url           = module.redis.redis_url
   redis_server_ca_pem = module.redis.server_ca_pem
+  sql_server_ca_pem   = module.database.server_ca_pem
   # every runtime identity but the scheduler's (settings validation needs all three secrets)
   accessors = merge(
     { for name, email in module.iam.job_emails : "job:${name}" => email },

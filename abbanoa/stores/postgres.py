@@ -4,33 +4,61 @@ from __future__ import annotations
 
 import csv
 import io
+import ssl
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from abbanoa.errors import ServiceUnavailable
+from abbanoa.errors import ConfigError, ServiceUnavailable
 from abbanoa.settings import Settings, get_settings
 
 _engines: dict[str, Engine] = {}
+SSL_MODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
+
+
+def connection(settings: Settings, timeout: float) -> tuple[sa.URL, dict]:
+    """The URL for the driver and its connect arguments. DATABASE_URL may carry libpq's
+    `sslmode` and `sslrootcert` (the server's CA file, needed to verify); pg8000 takes them
+    as an SSL context. `prefer` (the default, as in libpq) encrypts when the server offers
+    TLS, unverified; `disable` never; `require` always, without checking who answers;
+    `verify-ca` checks the certificate against the CA (Cloud SQL's server certificate does
+    not name the private IP); `verify-full` the host name too."""
+    url = sa.make_url(settings.sqlalchemy_url)
+    query = dict(url.query)
+    mode = str(query.pop("sslmode", "prefer"))
+    root = query.pop("sslrootcert", None)
+    args: dict = {"timeout": timeout}
+    if mode not in SSL_MODES:
+        raise ConfigError(f"DATABASE_URL sslmode={mode!r} is not supported: use one of {', '.join(SSL_MODES)}")
+    if mode.startswith("verify") and not root:
+        raise ConfigError(f"DATABASE_URL sslmode={mode} needs sslrootcert=<the server's CA file>")
+    if mode == "disable":
+        args["ssl_context"] = False
+    elif mode != "prefer":  # pg8000's own default: TLS if offered, else plain
+        try:
+            context = ssl.create_default_context(cafile=root) if root else ssl.create_default_context()
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"DATABASE_URL sslrootcert={root!r} cannot be read: {exc}") from None
+        if mode != "verify-full":
+            context.check_hostname = False
+        if mode == "require":
+            context.verify_mode = ssl.CERT_NONE
+        args["ssl_context"] = context
+    return url.set(query=query), args
 
 
 def engine(settings: Settings | None = None) -> Engine:
     """The engine for the configured database (one per URL, pooled)."""
     settings = settings or get_settings()
-    url = settings.sqlalchemy_url
-    if url not in _engines:
-        _engines[url] = sa.create_engine(
-            url,
-            pool_pre_ping=True,
-            pool_size=5,
-            max_overflow=5,
-            # socket timeout: a dead server fails a query instead of hanging it; long enough
-            # for the slowest legitimate statement of a job
-            connect_args={"timeout": 600},
-        )
-    return _engines[url]
+    key = settings.sqlalchemy_url
+    if key not in _engines:
+        # socket timeout: a dead server fails a query instead of hanging it; long enough
+        # for the slowest legitimate statement of a job
+        url, args = connection(settings, timeout=600)
+        _engines[key] = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=args)
+    return _engines[key]
 
 
 def dispose_engines() -> None:
@@ -48,7 +76,8 @@ def describe(settings: Settings) -> str:
 def check(settings: Settings | None = None) -> None:
     """Raise ServiceUnavailable with one readable line when the database cannot be reached."""
     settings = settings or get_settings()
-    probe = sa.create_engine(settings.sqlalchemy_url, poolclass=sa.pool.NullPool, connect_args={"timeout": 5})
+    url, args = connection(settings, timeout=5)
+    probe = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args=args)
     try:
         with probe.connect() as conn:
             conn.execute(sa.text("select 1"))

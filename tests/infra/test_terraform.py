@@ -350,8 +350,14 @@ def test_stores_are_private_backed_up_and_encrypted_as_the_issue_requires():
         "max_instance_count": "${var.max_instances}",
     }
     assert template["vpc_access"][0]["egress"] == "PRIVATE_RANGES_ONLY"
-    secret_ids = {"database-url", "redis-url", "jwt-secret"}
+    secret_ids = {"database-url", "redis-url", "jwt-secret", "redis-ca", "sql-ca"}
     assert secret_ids <= set(parse(MODULES / "secrets" / "main.tf")["locals"][0]["values"])
+    # PostgreSQL only over TLS, the server verified against the CA file every component mounts
+    assert settings["ip_configuration"][0]["ssl_mode"] == "ENCRYPTED_ONLY"
+    db_outputs = {n: b for block in module_dir(MODULES / "database")["output"] for n, b in block.items()}
+    ca_file = "/secrets/sql-ca/server-ca.pem"
+    assert db_outputs["database_url"]["value"].endswith(f"?sslmode=verify-ca&sslrootcert={ca_file}")
+    assert f'"{ca_file}"' in (TERRAFORM / "main.tf").read_text()
     monitoring = resources(MODULES / "monitoring")
     assert {("google_monitoring_alert_policy", n) for n in ("job_failures", "api_5xx", "stale_data")} <= set(monitoring)
     assert ("google_monitoring_uptime_check_config", "check") in monitoring

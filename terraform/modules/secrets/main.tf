@@ -1,5 +1,5 @@
 # Secret Manager: the database URL (password), the Redis URL (AUTH string), the JWT signing
-# key and the Redis server CA. Values are generated or derived here, so they live in the
+# key and the Redis and Cloud SQL server CAs. Values are generated or derived here, so they live in the
 # Terraform state too: keep the state bucket private (README.md).
 
 resource "random_password" "jwt" {
@@ -9,12 +9,13 @@ resource "random_password" "jwt" {
 
 locals {
   # for_each iterates the names: a map holding sensitive values cannot be a for_each argument
-  names = ["database-url", "redis-url", "jwt-secret", "redis-ca"]
+  names = ["database-url", "redis-url", "jwt-secret", "redis-ca", "sql-ca"]
   values = {
     "database-url" = var.database_url
     "redis-url"    = var.redis_url
     "jwt-secret"   = random_password.jwt.result
     "redis-ca"     = var.redis_server_ca_pem
+    "sql-ca"       = var.sql_server_ca_pem
   }
   grants = {
     for pair in setproduct(local.names, keys(var.accessors)) :

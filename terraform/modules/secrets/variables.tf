@@ -25,6 +25,11 @@ variable "redis_server_ca_pem" {
   description = "Memorystore server CA, mounted as a file for TLS verification."
 }
 
+variable "sql_server_ca_pem" {
+  type        = string
+  description = "Cloud SQL server CA, mounted as a file for TLS verification (sslmode=verify-ca)."
+}
+
 variable "accessors" {
   type        = map(string)
   description = "Component -> service account email allowed to read every secret (settings validation needs them all in production); keys must be known at plan time."
