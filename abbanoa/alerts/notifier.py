@@ -103,5 +103,5 @@ def _post(target: str, body: dict[str, Any], key: str) -> tuple[int | None, str 
 def _summary(body: dict[str, Any]) -> str:
     where = body.get("node_id") or body.get("district_id") or "?"
     severity = str(body.get("severity", "?")).upper()
-    metric = body.get("metric") or ""
-    return f"[{severity}] {body.get('type', 'alert')} at {where} ({metric}) since {body.get('start_ts')}"
+    metric = f" ({body['metric']})" if body.get("metric") else ""  # a district-wide gap has none
+    return f"[{severity}] {body.get('type', 'alert')} at {where}{metric} since {body.get('start_ts')}"

@@ -113,7 +113,7 @@ def decide(
         flags.append(district_flags(inflow, config, inflow_history))
         nightly = inflow if inflow_history is None else pd.concat([inflow_history, inflow], ignore_index=True)
         flags.append(rising_night_flow(minimum_night_flow(nightly, config), config, config.sensitivity("night_flow")))
-    flags = d._concat(flags)
+    flags = silent_districts(d._concat(flags), data, now)
     if flags.empty:
         return build_episodes(flags, config).assign(tenant_id=None)
     episodes = build_episodes(flags, config)
@@ -127,6 +127,50 @@ def decide(
     tenant_d = episodes["district_id"].map(data["districts"].set_index("district_id")["tenant_id"])
     episodes["tenant_id"] = tenant.where(tenant.notna(), tenant_d) if tenant is not None else tenant_d
     return episodes[episodes["tenant_id"].notna()].reset_index(drop=True)
+
+
+SILENT_DISTRICT_SHARE = 0.8  # of a district's series open gaps at once: its telemetry, not its sensors
+SILENT_DISTRICT_MIN_SERIES = 3
+
+
+def silent_districts(flags: pd.DataFrame, data: dict[str, pd.DataFrame], now: dt.datetime) -> pd.DataFrame:
+    """When most series of a district are silent right now (an outstation or the feed down,
+    not one sensor each), their open gaps become one district-level gap (metric None):
+    one alert for the control room instead of one per sensor."""
+    if flags.empty:
+        return flags
+    now = pd.Timestamp(now)
+    gaps = flags[
+        (flags["anomaly_type"] == d.GAP) & flags["node_id"].notna() & (pd.to_datetime(flags["end_ts"], utc=True) >= now)
+    ]
+    if gaps.empty:
+        return flags
+    known = pd.concat(
+        [frame[["node_id", "metric"]] for frame in (data["readings"], data.get("latest")) if frame is not None],
+        ignore_index=True,
+    ).drop_duplicates()
+    district_of = data["nodes"].set_index("node_id")["district_id"]
+    known = known.assign(district_id=known["node_id"].map(district_of)).dropna(subset=["district_id"])
+    silent = gaps.assign(district_id=gaps["node_id"].map(district_of)).dropna(subset=["district_id"])
+    counts = pd.DataFrame(
+        {
+            "series": known.groupby("district_id").size(),
+            "silent": silent.drop_duplicates(["node_id", "metric"]).groupby("district_id").size(),
+        }
+    ).fillna(0)
+    down = counts[
+        (counts["silent"] >= SILENT_DISTRICT_MIN_SERIES)
+        & (counts["silent"] >= SILENT_DISTRICT_SHARE * counts["series"])
+    ].index
+    if len(down) == 0:
+        return flags
+    grouped = silent[silent["district_id"].isin(down)]
+    merged = grouped.groupby("district_id").agg(ts=("ts", "min"), end_ts=("end_ts", "max"), score=("score", "max"))
+    merged = merged.reset_index().assign(
+        node_id=None, metric=None, anomaly_type=d.GAP, threshold=1.0, observed=float("nan"), expected=float("nan")
+    )
+    kept = flags.drop(index=grouped.index)
+    return d._concat([kept, merged[d.FLAG_COLUMNS]])
 
 
 def silent_series(

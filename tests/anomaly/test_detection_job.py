@@ -71,3 +71,36 @@ def test_job_reads_the_window_raw_and_the_weeks_before_from_the_hourly_rollup(db
     # and the silent analyser is an open gap up to now, though none of its readings are raw here
     gap = found[(found["anomaly_type"] == "sensor_gap") & (found["node_id"] == "Q1")]
     assert len(gap) == 1 and gap["end_ts"].iloc[0] == NOW
+
+
+def test_a_district_gone_silent_is_one_gap_not_one_per_sensor():
+    from abbanoa.analytics.config import DetectorConfig
+    from abbanoa.jobs.anomaly_detection import decide
+
+    # given two districts of four loggers each; all of D1 stopped two hours ago, one of D2 too
+    now = pd.Timestamp("2026-03-05 12:00", tz="UTC")
+    nodes = pd.DataFrame({"node_id": [f"{d}-P{i}" for d in ("D1", "D2") for i in range(4)], "tenant_id": "t"}).assign(
+        district_id=lambda f: f["node_id"].str[:2]
+    )
+    frames = []
+    for node in nodes["node_id"]:
+        stop = now - pd.Timedelta(hours=2) if node.startswith("D1") or node == "D2-P0" else now
+        ts = pd.date_range(now - pd.Timedelta(hours=12), stop, freq="5min", inclusive="left")
+        frames.append(
+            pd.DataFrame({"node_id": node, "metric": "pressure", "ts": ts, "value": 3.0 + 0.01 * (ts.minute % 7)})
+        )
+    data = {
+        "readings": pd.concat(frames, ignore_index=True),
+        "nodes": nodes,
+        "districts": pd.DataFrame({"district_id": ["D1", "D2"], "tenant_id": "t"}),
+        "meters": pd.DataFrame(columns=["district_id", "node_id", "direction"]),
+        "thresholds": pd.DataFrame(columns=["node_id", "metric", "low", "high", "sensitivity"]),
+    }
+    # when detection runs now
+    gaps = decide(data, DetectorConfig(), now.to_pydatetime(), None)
+    gaps = gaps[gaps["anomaly_type"] == "sensor_gap"]
+    # then D1 is one district-level gap since its loggers stopped; D2's one logger is its own gap
+    d1 = gaps[gaps["district_id"] == "D1"]
+    assert len(d1) == 1 and d1["node_id"].isna().all() and d1["metric"].isna().all()
+    assert d1["start_ts"].iloc[0] == now - pd.Timedelta(hours=2, minutes=5) and d1["end_ts"].iloc[0] == now
+    assert gaps[gaps["district_id"] == "D2"]["node_id"].tolist() == ["D2-P0"]
