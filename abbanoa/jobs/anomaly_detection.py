@@ -11,6 +11,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from abbanoa.analytics import detectors as d
+from abbanoa.analytics import silence
 from abbanoa.analytics.config import DetectorConfig
 from abbanoa.analytics.episodes import EPISODE_GAP_H, SEVERITIES, build_episodes
 from abbanoa.analytics.inflow import district_inflow
@@ -129,10 +130,6 @@ def decide(
     return episodes[episodes["tenant_id"].notna()].reset_index(drop=True)
 
 
-SILENT_DISTRICT_SHARE = 0.8  # of a district's series open gaps at once: its telemetry, not its sensors
-SILENT_DISTRICT_MIN_SERIES = 3
-
-
 def silent_districts(flags: pd.DataFrame, data: dict[str, pd.DataFrame], now: dt.datetime) -> pd.DataFrame:
     """When most series of a district are silent right now (an outstation or the feed down,
     not one sensor each), their open gaps become one district-level gap (metric None):
@@ -140,37 +137,25 @@ def silent_districts(flags: pd.DataFrame, data: dict[str, pd.DataFrame], now: dt
     if flags.empty:
         return flags
     now = pd.Timestamp(now)
-    gaps = flags[
-        (flags["anomaly_type"] == d.GAP) & flags["node_id"].notna() & (pd.to_datetime(flags["end_ts"], utc=True) >= now)
-    ]
+    open_gap = (flags["anomaly_type"] == d.GAP) & flags["node_id"].notna()
+    gaps = flags[open_gap & (pd.to_datetime(flags["end_ts"], utc=True) >= now)]
     if gaps.empty:
         return flags
     known = pd.concat(
         [frame[["node_id", "metric"]] for frame in (data["readings"], data.get("latest")) if frame is not None],
         ignore_index=True,
-    ).drop_duplicates()
+    )
     district_of = data["nodes"].set_index("node_id")["district_id"]
-    known = known.assign(district_id=known["node_id"].map(district_of)).dropna(subset=["district_id"])
-    silent = gaps.assign(district_id=gaps["node_id"].map(district_of)).dropna(subset=["district_id"])
-    counts = pd.DataFrame(
-        {
-            "series": known.groupby("district_id").size(),
-            "silent": silent.drop_duplicates(["node_id", "metric"]).groupby("district_id").size(),
-        }
-    ).fillna(0)
-    down = counts[
-        (counts["silent"] >= SILENT_DISTRICT_MIN_SERIES)
-        & (counts["silent"] >= SILENT_DISTRICT_SHARE * counts["series"])
-    ].index
-    if len(down) == 0:
+    down = silence.districts_down(gaps[["node_id", "metric"]], known, district_of)
+    if not down:
         return flags
-    grouped = silent[silent["district_id"].isin(down)]
+    grouped = gaps.assign(district_id=gaps["node_id"].map(district_of))
+    grouped = grouped[grouped["district_id"].isin(down)]
     merged = grouped.groupby("district_id").agg(ts=("ts", "min"), end_ts=("end_ts", "max"), score=("score", "max"))
     merged = merged.reset_index().assign(
         node_id=None, metric=None, anomaly_type=d.GAP, threshold=1.0, observed=float("nan"), expected=float("nan")
     )
-    kept = flags.drop(index=grouped.index)
-    return d._concat([kept, merged[d.FLAG_COLUMNS]])
+    return d._concat([flags.drop(index=grouped.index), merged[d.FLAG_COLUMNS]])
 
 
 def silent_series(

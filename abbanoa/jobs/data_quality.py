@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import sqlalchemy as sa
 
+from abbanoa.analytics import silence
 from abbanoa.analytics.data_quality import daily_quality, problems
 from abbanoa.jobs.base import JobContext, JobOutcome
 
@@ -44,7 +45,11 @@ def run(ctx: JobContext) -> JobOutcome:
             conn.execute(sa.text("SELECT node_id, metric, low, high FROM node_thresholds")).all(),
             columns=["node_id", "metric", "low", "high"],
         )
-        tenants = dict(conn.execute(sa.text("SELECT node_id, tenant_id FROM nodes")).all())
+        registry = pd.DataFrame(
+            conn.execute(sa.text("SELECT node_id, tenant_id, district_id FROM nodes")).all(),
+            columns=["node_id", "tenant_id", "district_id"],
+        )
+        tenants = dict(zip(registry["node_id"], registry["tenant_id"], strict=True))
         quality = daily_quality(readings, pd.Timestamp(ctx.now), ctx.settings.timezone, thresholds, latest)
         # one round of statements for every node-metric-day, not a Python loop of executes
         rows = [
@@ -75,7 +80,33 @@ def run(ctx: JobContext) -> JobOutcome:
                 rows,
             )
         alerts = 0
-        for row in problems(quality, today).to_dict("records"):
+        found = problems(quality, today)
+        # a district whose series are nearly all stale: one alert for it, not one per sensor
+        district_of = registry.set_index("node_id")["district_id"]
+        stale = found[found["problem"] == "stale_sensor"]
+        known = pd.concat([quality[["node_id", "metric"]], latest[["node_id", "metric"]]], ignore_index=True)
+        down = silence.districts_down(stale, known, district_of)
+        quiet = stale["node_id"].map(district_of).isin(down)
+        found = found.drop(index=stale.index[quiet])
+        for district_id, group in stale[quiet].groupby(stale[quiet]["node_id"].map(district_of)):
+            tenant = tenants.get(group["node_id"].iloc[0])
+            new = record_alert(
+                conn,
+                tenant_id=tenant,
+                idempotency_key=f"dq:district:{district_id}:{today}:stale_district",
+                source="data_quality",
+                source_id=None,
+                alert_type="stale_district",
+                severity="medium",
+                payload={
+                    "district_id": district_id,
+                    "day": str(today),
+                    "series": len(group),
+                    "staleness_s": float(group["staleness_s"].min()),
+                },
+            )
+            alerts += new is not None
+        for row in found.to_dict("records"):
             tenant = tenants.get(row["node_id"])
             if tenant is None:
                 continue

@@ -68,3 +68,35 @@ def test_stale_sensor_raises_one_data_quality_alert_across_reruns(db, settings, 
     assert [(a.alert_type, a.source) for a in alerts] == [("stale_sensor", "data_quality")]
     assert alerts[0].published_at is not None
     assert rows >= 1
+
+
+def test_a_district_gone_stale_is_one_alert_and_a_lone_stale_sensor_its_own(db, settings, pubsub_project):
+    # given districts D1 (three loggers, all silent for 8 h) and D2 (three loggers, one silent)
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    live = pd.date_range(now - dt.timedelta(hours=20), now, freq="15min")
+    with db.begin() as conn:
+        conn.execute(sa.text("SELECT ensure_readings_partitions(:a, :b)"), {"a": live[0], "b": now})
+        conn.execute(sa.text("INSERT INTO tenants (tenant_id, name) VALUES ('abbanoa', 'Abbanoa')"))
+        rows = []
+        for district in ("D1", "D2"):
+            conn.execute(
+                sa.text("INSERT INTO districts (district_id, tenant_id, name) VALUES (:d, 'abbanoa', :d)"),
+                {"d": district},
+            )
+            for i in range(3):
+                node = f"{district}-P{i}"
+                conn.execute(
+                    sa.text("INSERT INTO nodes (node_id, tenant_id, district_id) VALUES (:n, 'abbanoa', :d)"),
+                    {"n": node, "d": district},
+                )
+                silent = district == "D1" or i == 0
+                rows += [(node, "pressure", t, 3.0) for t in live if not silent or t < now - dt.timedelta(hours=8)]
+        postgres.copy_rows(conn, "readings", ["node_id", "metric", "ts", "value"], rows)
+    # when the data-quality job runs
+    data_quality.run(JobContext("data_quality", settings, now=now))
+    # then D1 is one district alert and D2's silent logger one sensor alert
+    with db.begin() as conn:
+        alerts = conn.execute(sa.text("SELECT alert_type, payload FROM alerts ORDER BY alert_type")).all()
+    assert [a.alert_type for a in alerts] == ["stale_district", "stale_sensor"]
+    assert alerts[0].payload["district_id"] == "D1" and alerts[0].payload["series"] == 3
+    assert alerts[1].payload["node_id"] == "D2-P0"
