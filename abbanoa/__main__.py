@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "run-job": "abbanoa.jobs.cli",
     "scheduler": "abbanoa.jobs.scheduler",
     "seed-demo": "abbanoa.demo",
+    "demo-feed": "abbanoa.demo_feed",
     "evaluate": "abbanoa.analytics.evaluate",
     "backtest": "abbanoa.analytics.backtest",
 }

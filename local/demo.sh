@@ -25,22 +25,25 @@ step "schema"
 "$PY" -m abbanoa migrate --create-database
 
 DAYS=${DEMO_DAYS:-28}
+FEED_DAYS=${DEMO_FEED_DAYS:-2}
 SEED=${DEMO_SEED:-7}
-# Simulated once, ending at the hour of the first `make demo`, then reused: a second
-# scenario imported beside the first would contradict it (totalizers, overlapping hours).
+# Simulated once, DAYS of history up to the hour of the first `make demo` and FEED_DAYS
+# beyond it, then reused: a second scenario imported beside the first would contradict it
+# (totalizers, overlapping hours). The part beyond the present is fed in as its time comes.
 DATA=.local/demo-data/scenario-d$DAYS-s$SEED
 START=$(date -u -d "$(date -u +%Y-%m-%dT%H:00:00Z) - $DAYS days" +%Y-%m-%dT%H:00:00Z)
 if [ ! -f "$DATA/labels.json" ]; then
-  step "simulating $DAYS days of the network from $START (seed $SEED; cached in $DATA)"
+  step "simulating $DAYS days of the network from $START and $FEED_DAYS ahead (seed $SEED; cached in $DATA)"
   rm -rf "$DATA.tmp"
-  "$PY" -m abbanoa simulate --days "$DAYS" --seed "$SEED" --start "$START" --out "$DATA.tmp"
+  "$PY" -m abbanoa simulate --days $((DAYS + FEED_DAYS)) --seed "$SEED" --start "$START" --out "$DATA.tmp"
   mv "$DATA.tmp" "$DATA"
 else
   step "simulated data: $DATA (cached)"
 fi
 
-step "import (idempotent: a second run adds nothing)"
-"$PY" -m abbanoa import "$DATA/districts.csv" "$DATA/nodes.csv" "$DATA/district_meters.csv" "$DATA/readings.csv"
+step "import the registry and the readings up to now (idempotent: a second run adds nothing)"
+"$PY" -m abbanoa import "$DATA/districts.csv" "$DATA/nodes.csv" "$DATA/district_meters.csv"
+"$PY" -m abbanoa demo-feed --once "$DATA"
 
 step "initial load BigQuery -> PostgreSQL, then the analytics jobs once"
 "$PY" -m abbanoa run-job etl_init
@@ -81,6 +84,9 @@ start notifier "$BIN/functions-framework" --source functions/main.py --target no
   --signature-type cloudevent --host 127.0.0.1 --port "$NOTIFIER_PORT"
 start scheduler "$PY" -m abbanoa scheduler --functions-url "http://127.0.0.1:$FUNCTIONS_PORT" \
   --notifier-url "http://127.0.0.1:$NOTIFIER_PORT"
+# the readings of the simulated days ahead, imported every 5 minutes as their time comes;
+# the scheduled realtime_sync takes them on from the warehouse like any import
+start feed "$PY" -m abbanoa demo-feed "$DATA"
 start api "$BIN/gunicorn" --bind "127.0.0.1:$API_PORT" --workers 2 --threads 4 api.wsgi:app
 start dashboard "$BIN/streamlit" run dashboard/app.py --server.port "$DASHBOARD_PORT" \
   --server.address 127.0.0.1 --server.headless true --browser.gatherUsageStats false
