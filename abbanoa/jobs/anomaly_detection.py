@@ -131,31 +131,47 @@ def decide(
 
 
 def silent_districts(flags: pd.DataFrame, data: dict[str, pd.DataFrame], now: dt.datetime) -> pd.DataFrame:
-    """When most series of a district are silent right now (an outstation or the feed down,
-    not one sensor each), their open gaps become one district-level gap (metric None):
-    one alert for the control room instead of one per sensor."""
-    if flags.empty:
-        return flags
-    now = pd.Timestamp(now)
-    open_gap = (flags["anomaly_type"] == d.GAP) & flags["node_id"].notna()
-    gaps = flags[open_gap & (pd.to_datetime(flags["end_ts"], utc=True) >= now)]
+    """When most series of a district are in one gap together (an outstation or the feed
+    down, not each sensor), their gaps become one district-level gap (metric None): one
+    alert for the control room instead of one per sensor, while it lasts (open gaps) and
+    when the readings come back (the same gaps, closed, extend that one anomaly)."""
+    gaps = flags[(flags["anomaly_type"] == d.GAP) & flags["node_id"].notna()]
     if gaps.empty:
         return flags
+    district_of = data["nodes"].set_index("node_id")["district_id"]
+    gaps = gaps.assign(district_id=gaps["node_id"].map(district_of)).dropna(subset=["district_id"])
+    # overlapping gaps of one district form a group (sorted by start: a new group when a gap
+    # starts after every earlier one has ended)
+    gaps = gaps.assign(ts=pd.to_datetime(gaps["ts"], utc=True), end_ts=pd.to_datetime(gaps["end_ts"], utc=True))
+    gaps = gaps.sort_values(["district_id", "ts"])
+    reach = gaps.groupby("district_id")["end_ts"].cummax().groupby(gaps["district_id"]).shift(1)
+    gaps["group"] = (reach.isna() | (gaps["ts"] > reach)).cumsum()
     known = pd.concat(
         [frame[["node_id", "metric"]] for frame in (data["readings"], data.get("latest")) if frame is not None],
         ignore_index=True,
     )
-    district_of = data["nodes"].set_index("node_id")["district_id"]
-    down = silence.districts_down(gaps[["node_id", "metric"]], known, district_of)
-    if not down:
+    merged, replaced = [], []
+    for _, group in gaps.groupby("group"):
+        if silence.districts_down(group[["node_id", "metric"]], known, district_of):
+            replaced.append(group.index)
+            merged.append(
+                {
+                    "node_id": None,
+                    "district_id": group["district_id"].iloc[0],
+                    "metric": None,
+                    "anomaly_type": d.GAP,
+                    "ts": group["ts"].min(),
+                    "end_ts": group["end_ts"].max(),
+                    "score": group["score"].max(),
+                    "threshold": 1.0,
+                    "observed": float("nan"),
+                    "expected": float("nan"),
+                }
+            )
+    if not merged:
         return flags
-    grouped = gaps.assign(district_id=gaps["node_id"].map(district_of))
-    grouped = grouped[grouped["district_id"].isin(down)]
-    merged = grouped.groupby("district_id").agg(ts=("ts", "min"), end_ts=("end_ts", "max"), score=("score", "max"))
-    merged = merged.reset_index().assign(
-        node_id=None, metric=None, anomaly_type=d.GAP, threshold=1.0, observed=float("nan"), expected=float("nan")
-    )
-    return d._concat([flags.drop(index=grouped.index), merged[d.FLAG_COLUMNS]])
+    kept = flags.drop(index=[i for index in replaced for i in index])
+    return d._concat([kept, pd.DataFrame(merged)[d.FLAG_COLUMNS]])
 
 
 def silent_series(

@@ -104,3 +104,54 @@ def test_a_district_gone_silent_is_one_gap_not_one_per_sensor():
     assert len(d1) == 1 and d1["node_id"].isna().all() and d1["metric"].isna().all()
     assert d1["start_ts"].iloc[0] == now - pd.Timedelta(hours=2, minutes=5) and d1["end_ts"].iloc[0] == now
     assert gaps[gaps["district_id"] == "D2"]["node_id"].tolist() == ["D2-P0"]
+
+
+def test_when_a_silent_district_comes_back_its_gap_closes_as_one_anomaly(db, settings):
+    from abbanoa.jobs.anomaly_detection import run as detect
+
+    # given a district of four loggers that all went silent at 08:00 (the outstation down)
+    now = pd.Timestamp("2026-03-05 12:00", tz="UTC")
+    stop, back = now - pd.Timedelta(hours=4), now + pd.Timedelta(hours=2)
+    ts = pd.date_range(now - pd.Timedelta(hours=12), now + pd.Timedelta(hours=3), freq="5min", inclusive="left")
+    rows = [(f"P{i}", "pressure", t, 3.0 + 0.01 * (t.minute % 7)) for i in range(4) for t in ts if not stop <= t < back]
+    with db.begin() as conn:
+        conn.execute(sa.text("SELECT ensure_readings_partitions(:a, :b)"), {"a": ts[0], "b": ts[-1]})
+        conn.execute(sa.text("INSERT INTO tenants (tenant_id, name) VALUES ('abbanoa', 'Abbanoa')"))
+        conn.execute(sa.text("INSERT INTO districts (district_id, tenant_id, name) VALUES ('D1', 'abbanoa', 'D1')"))
+        for i in range(4):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO nodes (node_id, tenant_id, node_type, district_id)"
+                    " VALUES (:n, 'abbanoa', 'pressure_logger', 'D1')"
+                ),
+                {"n": f"P{i}"},
+            )
+
+    def load(until):
+        with db.begin() as conn:
+            conn.execute(sa.text("DELETE FROM readings"))
+            conn.execute(sa.text("DELETE FROM latest_readings"))
+            postgres.copy_rows(
+                conn, "readings", ["node_id", "metric", "ts", "value"], [r for r in rows if r[2] <= until]
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO latest_readings SELECT DISTINCT ON (node_id, metric) node_id, metric, ts, value"
+                    " FROM readings ORDER BY node_id, metric, ts DESC"
+                )
+            )
+
+    # when detection runs during the outage, then after the readings came back
+    load(now)
+    detect(JobContext("anomaly_detection", settings, now=now.to_pydatetime()))
+    load(back + pd.Timedelta(minutes=30))
+    detect(JobContext("anomaly_detection", settings, now=(back + pd.Timedelta(minutes=30)).to_pydatetime()))
+    # then there is one district-level gap, from the stop to the return, and one alert
+    with db.begin() as conn:
+        gaps = conn.execute(
+            sa.text("SELECT node_id, district_id, start_ts, end_ts FROM anomalies WHERE anomaly_type = 'sensor_gap'")
+        ).all()
+        alerts = conn.execute(sa.text("SELECT count(*) FROM alerts WHERE alert_type = 'sensor_gap'")).scalar()
+    assert [(g.node_id, g.district_id) for g in gaps] == [(None, "D1")]
+    assert gaps[0].start_ts == stop - pd.Timedelta(minutes=5) and gaps[0].end_ts == back
+    assert alerts == 1
