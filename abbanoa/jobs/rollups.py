@@ -9,7 +9,7 @@ Two ways to call it, in the caller's transaction:
   ts)` (`create_touched`) and call `refresh(conn)`.
 The buckets are deleted and rebuilt from `readings`, so inserts, updates and deletions
 upstream all come out right. Under TimescaleDB the rollups are continuous aggregates (views
-the database refreshes itself, sql/0040): `refresh` then writes nothing.
+the database refreshes itself, sql/0021): `refresh` then writes nothing.
 """
 
 from __future__ import annotations

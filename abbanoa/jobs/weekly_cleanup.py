@@ -33,7 +33,7 @@ def run(ctx: JobContext) -> JobOutcome:
             # names come from the catalogue and match readings_pYYYYMMDD
             conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
         details["partitions_dropped"] = dropped
-        # continuous aggregates (TimescaleDB) have their own retention policy (sql/0040)
+        # continuous aggregates (TimescaleDB) have their own retention policy (sql/0021)
         tables = () if rollups.maintained_by_database(conn) else ROLLUP_TABLES
         details["rollup_rows_deleted"] = {
             table: conn.execute(sa.text(f"DELETE FROM {table} WHERE bucket < :c"), {"c": rollup_cutoff}).rowcount

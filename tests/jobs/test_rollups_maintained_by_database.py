@@ -1,4 +1,4 @@
-"""When the rollups are views the database keeps (TimescaleDB continuous aggregates, sql/0040),
+"""When the rollups are views the database keeps (TimescaleDB continuous aggregates, sql/0021),
 the jobs leave them alone and read them as they would the tables. No TimescaleDB exists for
 this machine, so plain views over readings stand in for the aggregates here."""
 
