@@ -66,6 +66,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False
     metrics = ApiMetrics()
     app.extensions["abbanoa_metrics"] = metrics
+    from api.security import UserCache
+
+    app.extensions["abbanoa_users"] = UserCache()
 
     from api.views import BLUEPRINTS
 

@@ -8,7 +8,7 @@ from abbanoa.auth import AuthError, ratelimit, tokens
 from abbanoa.auth.passwords import MIN_LENGTH, hash_password, verify_password
 from abbanoa.repository import InvalidParameter, NotFound, ops
 from api.routes import API_PREFIX, route
-from api.security import engine, settings, tenant
+from api.security import engine, settings, tenant, user_cache
 from api.views.common import body_string, json_body
 
 bp = Blueprint("auth", __name__, url_prefix=API_PREFIX + "/auth")
@@ -138,4 +138,6 @@ def update_user(user_id: int):
     if user_id == g.user["user_id"] and (active is False or (role is not None and role != "admin")):
         raise InvalidParameter("user_id", "an admin cannot disable or demote themselves")
     with engine().begin() as conn:
-        return jsonify(ops.update_user(conn, tenant(), user_id, role=role, active=active))
+        changed = ops.update_user(conn, tenant(), user_id, role=role, active=active)
+    user_cache().forget(tenant(), user_id)  # this worker at once; the others within USER_CACHE_S
+    return jsonify(changed)

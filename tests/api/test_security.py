@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import time
 
 import jwt
 import pytest
+import sqlalchemy as sa
 
 from abbanoa.auth import tokens
 from tests.api.conftest import PASSWORD, new_anomaly
@@ -203,3 +205,34 @@ def test_nul_characters_and_out_of_range_ids_never_reach_the_database_as_errors(
     assert client.post(f"{API}/anomalies/{2**70}/resolve", headers=h).status_code == 404
     login = client.post(f"{API}/auth/login", json={"username": "a\x00b", "password": "x"})
     assert login.status_code == 400 and login.json["error"]["field"] == "username"
+
+
+def test_a_user_disabled_through_the_api_is_refused_at_once_and_one_changed_elsewhere_within_the_cache_time(
+    app, client, make_user, api_db
+):
+    from api.security import UserCache
+
+    def login(user) -> dict:
+        body = client.post(f"{API}/auth/login", json={"username": user["username"], "password": PASSWORD}).json
+        return {"Authorization": f"Bearer {body['access_token']}"}
+
+    admin, victim = make_user("admin"), make_user("viewer")
+    headers, admin_headers = login(victim), login(admin)
+    assert client.get(f"{API}/auth/me", headers=headers).status_code == 200  # now cached in this worker
+    # disabled directly in the database (another worker, a script): still served from the cache for now
+    with api_db.begin() as conn:
+        conn.execute(sa.text("UPDATE users SET active = false WHERE user_id = :u"), {"u": victim["user_id"]})
+    assert client.get(f"{API}/auth/me", headers=headers).status_code == 200
+    # once the cache time has passed, the database's word holds
+    app.extensions["abbanoa_users"] = UserCache(ttl=0.2)
+    client.get(f"{API}/auth/me", headers=headers)
+    time.sleep(0.3)
+    assert client.get(f"{API}/auth/me", headers=headers).status_code == 401
+    # re-enabled, then disabled through the API: refused at the very next request
+    with api_db.begin() as conn:
+        conn.execute(sa.text("UPDATE users SET active = true WHERE user_id = :u"), {"u": victim["user_id"]})
+    app.extensions["abbanoa_users"] = UserCache()
+    assert client.get(f"{API}/auth/me", headers=headers).status_code == 200
+    patch = client.patch(f"{API}/users/{victim['user_id']}", json={"active": False}, headers=admin_headers)
+    assert patch.status_code == 200, patch.json
+    assert client.get(f"{API}/auth/me", headers=headers).status_code == 401
