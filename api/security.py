@@ -81,8 +81,8 @@ def authenticate() -> dict:
     if not user["active"] or user["username"] != claims["sub"]:
         raise AuthError("user disabled")
     g.claims = claims
-    g.user = user
-    return user
+    g.user = dict(user)  # the request's own copy: the cached row stays as read
+    return g.user
 
 
 def require(role: str):
