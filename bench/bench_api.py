@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from abbanoa.auth.passwords import hash_password  # noqa: E402
 from abbanoa.settings import Settings  # noqa: E402
 from abbanoa.stores import cache as cache_module  # noqa: E402
+from abbanoa.stores import postgres  # noqa: E402
 from abbanoa.stores.cache import SYSTEM_METRICS  # noqa: E402
 from abbanoa.summary import system_metrics  # noqa: E402
 from bench import scratch  # noqa: E402
@@ -49,7 +50,8 @@ PASSWORD = "bench-password-" + uuid.uuid4().hex
 
 
 def load(settings: Settings, nodes: int, days: int) -> float:
-    eng = sa.create_engine(settings.sqlalchemy_url)  # no socket timeout: the rollups take a while
+    url, args = postgres.connection(settings, timeout=None)  # no socket timeout: the rollups take a while
+    eng = sa.create_engine(url, connect_args=args)
     start = NOW - dt.timedelta(days=days)
     t0 = time.perf_counter()
     with eng.begin() as conn:

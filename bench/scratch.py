@@ -33,8 +33,8 @@ def create(prefix: str = "bench", **changes) -> Settings:
 def drop(settings: Settings) -> None:
     """Drop the run's database (its connections first)."""
     postgres.dispose_engines()
-    url = sa.make_url(settings.sqlalchemy_url)
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    url, args = postgres.connection(settings, timeout=30)
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT", connect_args=args)
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
     admin.dispose()

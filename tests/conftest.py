@@ -71,9 +71,15 @@ def database(base_settings):
     drop_database(base_settings)
 
 
+def _admin(settings: Settings, **kwargs) -> tuple[sa.Engine, str]:
+    """An engine on the server's `postgres` database (TLS settings of DATABASE_URL kept) and
+    the name of the settings' own database."""
+    url, args = postgres.connection(settings, timeout=30)
+    return sa.create_engine(url.set(database="postgres"), connect_args=args, **kwargs), url.database
+
+
 def _admin_check(settings: Settings) -> None:
-    url = sa.make_url(settings.sqlalchemy_url).set(database="postgres")
-    eng = sa.create_engine(url)
+    eng, _ = _admin(settings)
     try:
         with eng.connect() as conn:
             conn.execute(sa.text("select 1"))
@@ -82,10 +88,9 @@ def _admin_check(settings: Settings) -> None:
 
 
 def drop_database(settings: Settings) -> None:
-    url = sa.make_url(settings.sqlalchemy_url)
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin, name = _admin(settings, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
 
 

@@ -81,6 +81,9 @@ def test_sslmode_encrypts_and_verifies_the_server_against_its_ca(tls_server, set
     assert _encrypted(settings, base) is True
     assert _encrypted(settings, base + "?sslmode=disable") is False
     assert _encrypted(settings, base + "?sslmode=require") is True
+    # require with a CA file verifies against it, as libpq does
+    with pytest.raises(ServiceUnavailable, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        _encrypted(settings, f"{base}?sslmode=require&sslrootcert={stranger}")
     # verify-ca checks the server's certificate against the CA file given
     assert _encrypted(settings, f"{base}?sslmode=verify-ca&sslrootcert={cert}") is True
     with pytest.raises(ServiceUnavailable, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
@@ -98,6 +101,7 @@ def test_unusable_ssl_settings_are_named(settings, tmp_path):
         ("sslmode=allow", "sslmode='allow' is not supported"),
         ("sslmode=verify-ca", "needs sslrootcert"),
         (f"sslmode=verify-ca&sslrootcert={tmp_path / 'missing.pem'}", "cannot be read"),
+        (f"sslmode=prefer&sslrootcert={tmp_path / 'ca.pem'}", "would not verify"),
     ):
         with pytest.raises(ConfigError, match=message):
             postgres.connection(settings.with_(database_url=f"postgresql://u@127.0.0.1/db?{query}"), timeout=5)

@@ -71,6 +71,13 @@ def run(ctx: JobContext) -> JobOutcome:
     hourly = water_balance.hourly_net_inflow(hours, meters)
     periods = ("hour", "day", "month") if monthly else ("hour", "day")
     frames = [water_balance.balance(hourly, districts, tz, p) for p in periods]
+    # in the first days of a month the window reaches into the previous one: its month row
+    # from those few days would overwrite the whole month's
+    first = ctx.now.astimezone(ZoneInfo(tz)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    frames = [
+        f[~((f["period"] == "month") & (pd.to_datetime(f["period_start"], utc=True) < first))] if not f.empty else f
+        for f in frames
+    ]
     results = (
         pd.concat([f for f in frames if not f.empty], ignore_index=True)
         if any(not f.empty for f in frames)

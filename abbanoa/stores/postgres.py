@@ -22,7 +22,8 @@ def connection(settings: Settings, timeout: float) -> tuple[sa.URL, dict]:
     """The URL for the driver and its connect arguments. DATABASE_URL may carry libpq's
     `sslmode` and `sslrootcert` (the server's CA file, needed to verify); pg8000 takes them
     as an SSL context. `prefer` (the default, as in libpq) encrypts when the server offers
-    TLS, unverified; `disable` never; `require` always, without checking who answers;
+    TLS, unverified; `disable` never; `require` always, without checking who answers
+    (unless sslrootcert is given: then, as in libpq, like verify-ca);
     `verify-ca` checks the certificate against the CA (Cloud SQL's server certificate does
     not name the private IP); `verify-full` the host name too."""
     url = sa.make_url(settings.sqlalchemy_url)
@@ -34,6 +35,8 @@ def connection(settings: Settings, timeout: float) -> tuple[sa.URL, dict]:
         raise ConfigError(f"DATABASE_URL sslmode={mode!r} is not supported: use one of {', '.join(SSL_MODES)}")
     if mode.startswith("verify") and not root:
         raise ConfigError(f"DATABASE_URL sslmode={mode} needs sslrootcert=<the server's CA file>")
+    if root and mode in ("disable", "prefer"):
+        raise ConfigError(f"DATABASE_URL sslrootcert is given but sslmode={mode} would not verify: use verify-ca")
     if mode == "disable":
         args["ssl_context"] = False
     elif mode != "prefer":  # pg8000's own default: TLS if offered, else plain
@@ -43,7 +46,7 @@ def connection(settings: Settings, timeout: float) -> tuple[sa.URL, dict]:
             raise ConfigError(f"DATABASE_URL sslrootcert={root!r} cannot be read: {exc}") from None
         if mode != "verify-full":
             context.check_hostname = False
-        if mode == "require":
+        if mode == "require" and not root:  # as libpq: require with a CA file verifies against it
             context.verify_mode = ssl.CERT_NONE
         args["ssl_context"] = context
     return url.set(query=query), args

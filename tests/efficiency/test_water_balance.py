@@ -154,3 +154,33 @@ def test_the_month_row_is_rebuilt_hourly_and_the_5_minute_runs_read_days_only(db
     assert hourly.details["month"] is True
     hours = (pd.Timestamp("2026-03-10 13:00", tz="UTC") - start) / pd.Timedelta(hours=1)
     assert month_rows() == [pytest.approx(10.0 * 3.6 * hours)]
+
+
+def test_early_in_a_month_the_previous_months_row_is_not_overwritten_by_its_last_days(db, settings):
+    # given an inlet meter at a steady 10 l/s through February into March
+    start = pd.Timestamp("2026-02-01 00:00", tz=TZ).tz_convert("UTC")
+    ts = pd.date_range(start, pd.Timestamp("2026-03-02 12:00", tz="UTC"), freq="5min", inclusive="left")
+    flows = pd.DataFrame({"node_id": "FM1", "metric": "flow_rate", "ts": ts, "value": 10.0, "ingested_at": ts[-1]})
+    with db.begin() as conn:
+        conn.execute(sa.text("INSERT INTO tenants VALUES ('m', 'm')"))
+        conn.execute(sa.text("INSERT INTO districts (district_id, tenant_id, name) VALUES ('D1', 'm', 'D1')"))
+        conn.execute(sa.text("INSERT INTO nodes (node_id, tenant_id) VALUES ('FM1', 'm')"))
+        conn.execute(sa.text("INSERT INTO district_meters VALUES ('D1', 'FM1', 1)"))
+        loading.upsert(conn, flows[loading.COLUMNS], TZ, 0)
+
+    def february():
+        with db.connect() as conn:
+            return conn.execute(
+                sa.text("SELECT net_inflow_m3 FROM network_efficiency WHERE period = 'month' AND period_start < :m"),
+                {"m": pd.Timestamp("2026-03-01", tz=TZ).to_pydatetime()},
+            ).scalar()
+
+    # when the month row is built at the end of February, then again on 2 March (whose
+    # 3-day window reaches back into February)
+    run_job("network_efficiency", settings, now=dt.datetime(2026, 2, 28, 22, 0, tzinfo=dt.UTC))
+    whole = february()
+    run_job("network_efficiency", settings, now=dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC))
+    # then February keeps its whole month
+    hours = (pd.Timestamp("2026-02-28 22:00", tz="UTC") - start) / pd.Timedelta(hours=1)
+    assert whole == pytest.approx(10.0 * 3.6 * hours)
+    assert february() == pytest.approx(whole)

@@ -358,6 +358,16 @@ def test_stores_are_private_backed_up_and_encrypted_as_the_issue_requires():
     ca_file = "/secrets/sql-ca/server-ca.pem"
     assert db_outputs["database_url"]["value"].endswith(f"?sslmode=verify-ca&sslrootcert={ca_file}")
     assert f'"{ca_file}"' in (TERRAFORM / "main.tf").read_text()
+
+
+def test_every_secret_file_gets_its_own_cloud_run_volume():
+    # Cloud Run refuses two volumes of one name; the module names a volume after the file's
+    # directory, so the mounted files must sit in distinct directories
+    files = re.findall(r'"(/secrets/[^"]+)"\s*=', (TERRAFORM / "main.tf").read_text())
+    assert len(files) >= 2
+    assert len({f.rsplit("/", 1)[0] for f in files}) == len(files), files
+    run = (MODULES / "cloud_run_service" / "main.tf").read_text()
+    assert run.count("replace(trimprefix(dirname(") == 2 and "basename(volumes.key), " not in run
     monitoring = resources(MODULES / "monitoring")
     assert {("google_monitoring_alert_policy", n) for n in ("job_failures", "api_5xx", "stale_data")} <= set(monitoring)
     assert ("google_monitoring_uptime_check_config", "check") in monitoring

@@ -60,7 +60,8 @@ resource "google_cloud_run_v2_service" "service" {
       dynamic "volume_mounts" {
         for_each = var.secret_files
         content {
-          name       = replace(basename(volume_mounts.key), ".", "-")
+          # one volume per secret directory (two files named server-ca.pem must not clash)
+          name       = replace(trimprefix(dirname(volume_mounts.key), "/"), "/", "-")
           mount_path = dirname(volume_mounts.key)
         }
       }
@@ -84,7 +85,7 @@ resource "google_cloud_run_v2_service" "service" {
     dynamic "volumes" {
       for_each = var.secret_files
       content {
-        name = replace(basename(volumes.key), ".", "-")
+        name = replace(trimprefix(dirname(volumes.key), "/"), "/", "-")
         secret {
           secret = volumes.value
           items {

@@ -67,7 +67,7 @@ variable "secret_environment_variables" {
 
 variable "secret_files" {
   type        = map(string)
-  description = "Mount path -> Secret Manager secret id, mounted as a file named after the last path element."
+  description = "Mount path -> Secret Manager secret id, mounted as a file named after the last path element; one file per directory (the directory names the volume)."
   default     = {}
 }
 
