@@ -2,8 +2,10 @@
 past the present is imported as time passes: everything up to now at once, then every
 interval the readings whose time has come, through the same import path as any file
 (validation, quarantine, the warehouse MERGE). The scheduled jobs then see a network that
-keeps reporting. Which time the scenario was fed up to is kept in DIR/.fed-until, so a
-restart carries on; importing a slice twice changes nothing (the import is idempotent).
+keeps reporting. Which time the scenario was fed up to is kept in DIR/.fed-until-<dataset>-
+<tenant> (one per warehouse and tenant), so a restart carries on; importing a slice twice
+changes nothing (the import is idempotent). When the scenario is fed to its end the command
+exits.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from abbanoa.errors import AbbanoaError
 
 HELP = "feed a simulated scenario's readings into the warehouse as their time comes (the demo's live data)"
-STATE = ".fed-until"
+STATE = ".fed-until-{dataset}-{tenant}"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,13 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class Feed:
     """The scenario's readings, read once; `due(until)` is what has not been fed up to `until`."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, dataset: str = "", tenant: str = ""):
         import pandas as pd
 
         path = directory / "readings.csv"
         if not path.is_file():
             raise AbbanoaError(f"{path} not found: give a directory written by `python -m abbanoa simulate`")
         self.directory = directory
+        self.state = directory / STATE.format(dataset=dataset, tenant=tenant)
         self.rows = pd.read_csv(path, dtype=str, keep_default_na=False)
         self.ts = pd.to_datetime(self.rows["timestamp"], utc=True, errors="coerce", format="ISO8601")
         self.end = self.ts.max()
@@ -45,8 +48,7 @@ class Feed:
     def fed_until(self):
         import pandas as pd
 
-        state = self.directory / STATE
-        return pd.Timestamp(state.read_text().strip()) if state.is_file() else None
+        return pd.Timestamp(self.state.read_text().strip()) if self.state.is_file() else None
 
     def due(self, until):
         """Rows with a time in (fed_until, until]; the first slice also takes the rows whose
@@ -69,15 +71,16 @@ class Feed:
                 part = Path(tmp) / "readings.csv"
                 rows.to_csv(part, index=False)
                 import_paths([part], settings, tenant, now=now, progress=False)
-        (self.directory / STATE).write_text(until.isoformat())
+        self.state.write_text(until.isoformat())
         return len(rows)
 
 
 def run(args: argparse.Namespace, settings) -> int:
-    feed = Feed(args.directory)
+    tenant = args.tenant or settings.default_tenant
+    feed = Feed(args.directory, settings.bq_dataset, tenant)
     while True:
         now = dt.datetime.now(dt.UTC)
-        fed = feed.feed(settings, args.tenant, now)
+        fed = feed.feed(settings, tenant, now)
         print(f"{now:%Y-%m-%d %H:%M:%S}Z fed {fed} readings (scenario until {feed.end:%Y-%m-%d %H:%M}Z)", flush=True)
         if args.once:
             return 0

@@ -30,7 +30,7 @@ SEED=${DEMO_SEED:-7}
 # Simulated once, DAYS of history up to the hour of the first `make demo` and FEED_DAYS
 # beyond it, then reused: a second scenario imported beside the first would contradict it
 # (totalizers, overlapping hours). The part beyond the present is fed in as its time comes.
-DATA=.local/demo-data/scenario-d$DAYS-s$SEED
+DATA=.local/demo-data/scenario-d$DAYS-f$FEED_DAYS-s$SEED
 START=$(date -u -d "$(date -u +%Y-%m-%dT%H:00:00Z) - $DAYS days" +%Y-%m-%dT%H:00:00Z)
 if [ ! -f "$DATA/labels.json" ]; then
   step "simulating $DAYS days of the network from $START and $FEED_DAYS ahead (seed $SEED; cached in $DATA)"
@@ -59,12 +59,13 @@ done
 step "demo users"
 "$PY" -m abbanoa seed-demo
 
-pids=()
+pids=()  # the services: the demo stops when one of them exits
+aux=()   # helpers that may finish on their own (the feed, at the scenario's end)
 cleanup() {
   trap - INT TERM EXIT
   echo
   echo "stopping demo processes..."
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" "${aux[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap cleanup INT TERM EXIT
@@ -77,6 +78,14 @@ start() { # name command...
   echo "started $name (log .local/log/$name.log)"
 }
 
+start_aux() { # name command...
+  local name=$1
+  shift
+  "$@" >".local/log/$name.log" 2>&1 &
+  aux+=($!)
+  echo "started $name (log .local/log/$name.log)"
+}
+
 step "serving"
 start functions "$BIN/functions-framework" --source functions/main.py --target job_pubsub \
   --signature-type cloudevent --host 127.0.0.1 --port "$FUNCTIONS_PORT"
@@ -86,7 +95,7 @@ start scheduler "$PY" -m abbanoa scheduler --functions-url "http://127.0.0.1:$FU
   --notifier-url "http://127.0.0.1:$NOTIFIER_PORT"
 # the readings of the simulated days ahead, imported every 5 minutes as their time comes;
 # the scheduled realtime_sync takes them on from the warehouse like any import
-start feed "$PY" -m abbanoa demo-feed "$DATA"
+start_aux feed "$PY" -m abbanoa demo-feed "$DATA"
 start api "$BIN/gunicorn" --bind "127.0.0.1:$API_PORT" --workers 2 --threads 4 api.wsgi:app
 start dashboard "$BIN/streamlit" run dashboard/app.py --server.port "$DASHBOARD_PORT" \
   --server.address 127.0.0.1 --server.headless true --browser.gatherUsageStats false

@@ -32,7 +32,7 @@ def test_readings_arrive_as_their_time_comes_and_bad_rows_are_quarantined_once(t
     simulate(out, 1, 5, now - dt.timedelta(hours=11), "Europe/Rome")
     files = [out / n for n in ("districts.csv", "nodes.csv", "district_meters.csv")]
     import_paths(files, warehouse.settings, "feedtenant", now=now, progress=False)
-    feed = Feed(out)
+    feed = Feed(out, warehouse.settings.bq_dataset, "feedtenant")
     # when it is fed now, then again an hour later
     first = feed.feed(warehouse.settings, "feedtenant", now)
     after_first = _warehouse_rows(warehouse)
