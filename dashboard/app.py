@@ -51,7 +51,7 @@ def login_page() -> None:
     if submitted:
         try:
             answer = data.login(get_settings(), username, password)
-        except data.LoginFailed as exc:
+        except (data.LoginFailed, data.Unavailable) as exc:
             st.error(f"Login failed: {exc}")
             return
         st.session_state["token"] = answer["access_token"]
@@ -66,8 +66,9 @@ RENEW_BEFORE_S = 120  # renew the access token when it has less than this to liv
 
 def keep_session() -> bool:
     """Renew the access token with the refresh token before it expires (an operator's
-    dashboard stays logged in while in use); when the API refuses, end the session with a
-    sentence on the login page. False when the session ended."""
+    dashboard stays logged in while in use). When the API refuses the refresh token, end the
+    session with a sentence on the login page (False); when it cannot answer (down, Redis
+    down), keep the session and try again on the next run."""
     token = st.session_state["token"]
     refresh_token = st.session_state.get("refresh_token")
     if data.seconds_left(token) > RENEW_BEFORE_S:
@@ -76,6 +77,9 @@ def keep_session() -> bool:
         if not refresh_token:
             raise data.LoginFailed("no refresh token")
         answer = data.refresh(get_settings(), refresh_token)
+    except data.Unavailable as exc:
+        st.sidebar.warning(f"Session not renewed yet ({exc}); retrying.")
+        return True
     except data.LoginFailed as exc:
         for key in ("token", "refresh_token", "user"):
             st.session_state.pop(key, None)

@@ -37,17 +37,19 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def _token_pair(settings: Settings, path: str, body: dict[str, str]) -> dict[str, Any]:
-    """POST an /auth endpoint that answers a token pair; LoginFailed with the API's reason."""
+    """POST an /auth endpoint that answers a token pair. LoginFailed with the API's reason
+    when it refuses (4xx); Unavailable when it cannot answer (unreachable, 5xx: e.g. refresh
+    tokens are refused with 503 while Redis is down)."""
     try:
         r = requests.post(f"{settings.api_url}/api/v1/auth/{path}", json=body, timeout=TIMEOUT_S)
     except requests.RequestException as exc:
-        raise LoginFailed(f"API unreachable at {settings.api_url}: {exc.__class__.__name__}") from exc
+        raise Unavailable(f"API unreachable at {settings.api_url}: {exc.__class__.__name__}") from exc
     if r.status_code != 200:
         try:
             message = r.json()["error"]["message"]
         except (ValueError, KeyError, TypeError):
             message = f"HTTP {r.status_code}"
-        raise LoginFailed(message)
+        raise (Unavailable if r.status_code >= 500 else LoginFailed)(message)
     return r.json()
 
 

@@ -31,7 +31,7 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-@st.cache_resource
+@st.cache_resource(max_entries=64, ttl=3600)  # keyed by token: a renewed token makes a new entry
 def _source(mode: str, token: str, username: str, tenant: str, role: str) -> data.DataSource:
     s = settings()
     return data.make_source(s, token, {"username": username, "tenant_id": tenant, "role": role})

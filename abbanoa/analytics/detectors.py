@@ -253,15 +253,31 @@ def spike(readings: pd.DataFrame, config: DetectorConfig, thresholds=None) -> pd
     )
 
 
-def sensor_gap(readings: pd.DataFrame, config: DetectorConfig, now: pd.Timestamp | None = None) -> pd.DataFrame:
+GAP_MIN_STEPS = 10  # fewer steps between readings at hand: the usual interval comes from `intervals`
+
+
+def sensor_gap(
+    readings: pd.DataFrame,
+    config: DetectorConfig,
+    now: pd.Timestamp | None = None,
+    intervals: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """No reading for longer than `gap_factor` x the series' usual interval (and gap_min_h);
-    with `now`, a series silent since its last reading is an open gap."""
+    with `now`, a series silent since its last reading is an open gap. The usual interval is
+    the median step between the readings at hand, or, where they are too few to tell (a
+    short window, a series reporting every few hours), `intervals` (node_id, metric,
+    interval_s: e.g. from the hourly rollup's counts over weeks)."""
     frame = readings.reset_index(drop=True)
     if frame.empty:
         return empty_flags()
     step = frame.groupby(SERIES, sort=False)["ts"].diff()
-    usual = step.groupby([frame["node_id"], frame["metric"]]).transform("median")
-    limit = np.fmax(usual.dt.total_seconds() * config.gap_factor, config.gap_min_h * 3600.0)
+    keys = [frame["node_id"], frame["metric"]]
+    usual_s = step.dt.total_seconds().groupby(keys).transform("median")
+    if intervals is not None and not intervals.empty:
+        steps = step.groupby(keys).transform("count")
+        known = frame[SERIES].merge(intervals[SERIES + ["interval_s"]], on=SERIES, how="left")["interval_s"]
+        usual_s = usual_s.where(steps >= GAP_MIN_STEPS, known.fillna(usual_s).to_numpy())
+    limit = np.fmax(usual_s.fillna(0.0) * config.gap_factor, config.gap_min_h * 3600.0)
     seconds = step.dt.total_seconds()
     hit = seconds > limit
     prev_ts = frame["ts"] - step
@@ -279,7 +295,7 @@ def sensor_gap(readings: pd.DataFrame, config: DetectorConfig, now: pd.Timestamp
         last = frame.assign(limit=limit).groupby(SERIES, sort=False).agg(ts=("ts", "last"), limit=("limit", "median"))
         last = last.reset_index()
         silent = (pd.Timestamp(now) - last["ts"]).dt.total_seconds()
-        open_gap = silent > last["limit"].fillna(config.gap_min_h * 3600.0)
+        open_gap = silent > last["limit"]
         flags.append(
             _flags(
                 last[open_gap],
@@ -324,12 +340,13 @@ def detect_readings(
     now: pd.Timestamp | None = None,
     detectors: tuple[str, ...] | None = None,
     history: pd.DataFrame | None = None,
+    intervals: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Run every per-series detector; flagged points (FLAG_COLUMNS), node-level.
 
     `history`: hourly means (ts = start of the hour) before `readings`, which the baselines
     learn from (baseline deviations are flagged on those hours too); the other detectors
-    see `readings` only."""
+    see `readings` only. `intervals`: each series' usual reporting interval (sensor_gap)."""
     config = config or DetectorConfig()
     frame = prepare(readings)
     if frame.empty:
@@ -354,7 +371,7 @@ def detect_readings(
     if "spike" in wanted:
         found.append(spike(frame, config, thresholds))
     if "gap" in wanted:
-        found.append(sensor_gap(frame, config, now))
+        found.append(sensor_gap(frame, config, now, intervals))
     if "totalizer" in wanted:
         found.append(totalizer_backwards(frame, config))
     return _concat(found)

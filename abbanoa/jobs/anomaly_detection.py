@@ -31,7 +31,8 @@ def gather(
     """Readings of active nodes in [since, until], the registry and per-node thresholds.
 
     With `raw_since`, only [raw_since, until] is read raw; the hours before it come from
-    readings_1h (one mean per hour, which is all the baselines need) as `history`, and
+    readings_1h (one mean per hour, which is all the baselines need) as `history`, with each
+    series' mean reporting interval over those weeks (`intervals`, for the gap detector), and
     `latest` holds the newest reading of every series, so a sensor silent since before
     the raw window is still seen as silent."""
     raw_from = since if raw_since is None else raw_since
@@ -43,6 +44,7 @@ def gather(
         until=until,
     )
     history, latest = _series(conn, None), _series(conn, None)
+    intervals = pd.DataFrame(columns=["node_id", "metric", "interval_s"])
     if raw_since is not None:
         history = _series(
             conn,
@@ -57,6 +59,17 @@ def gather(
             " JOIN nodes n ON n.node_id = l.node_id AND n.active WHERE l.ts <= :until",
             until=until,
         )
+        intervals = pd.DataFrame(
+            conn.execute(
+                sa.text(
+                    "SELECT h.node_id, h.metric, extract(epoch FROM max(h.bucket) - min(h.bucket) + interval '1 hour')"
+                    " / sum(h.n) FROM readings_1h h JOIN nodes n ON n.node_id = h.node_id AND n.active"
+                    " WHERE h.bucket >= :since AND h.bucket < :raw_since GROUP BY h.node_id, h.metric"
+                ),
+                {"since": since, "raw_since": raw_since},
+            ).all(),
+            columns=["node_id", "metric", "interval_s"],
+        ).astype({"interval_s": float})
     nodes = pd.DataFrame(
         conn.execute(sa.text("SELECT node_id, tenant_id, district_id FROM nodes")).all(),
         columns=["node_id", "tenant_id", "district_id"],
@@ -77,6 +90,7 @@ def gather(
         "readings": readings,
         "history": history,
         "latest": latest,
+        "intervals": intervals,
         "nodes": nodes,
         "districts": districts,
         "meters": meters,
@@ -102,8 +116,15 @@ def decide(
     # for in the district's net inflow (consumption + losses), pressure drops at each logger
     node_config = replace(config, step_metrics=("pressure",))
     flags = [
-        d.detect_readings(readings, node_config, data["thresholds"], now=pd.Timestamp(now), history=history),
-        silent_series(readings, data.get("latest"), config, now),
+        d.detect_readings(
+            readings,
+            node_config,
+            data["thresholds"],
+            now=pd.Timestamp(now),
+            history=history,
+            intervals=data.get("intervals"),
+        ),
+        silent_series(readings, data.get("latest"), config, now, data.get("intervals")),
     ]
     if not data["meters"].empty and not readings.empty:
         flow = readings[readings["metric"] == "flow_rate"]
@@ -175,7 +196,11 @@ def silent_districts(flags: pd.DataFrame, data: dict[str, pd.DataFrame], now: dt
 
 
 def silent_series(
-    readings: pd.DataFrame, latest: pd.DataFrame | None, config: DetectorConfig, now: dt.datetime
+    readings: pd.DataFrame,
+    latest: pd.DataFrame | None,
+    config: DetectorConfig,
+    now: dt.datetime,
+    intervals: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Open gaps for series whose newest reading is older than the raw readings at hand."""
     if latest is None or latest.empty:
@@ -185,7 +210,7 @@ def silent_series(
     quiet = quiet[quiet["_merge"] == "left_only"].drop(columns="_merge")
     if quiet.empty:
         return d.empty_flags()
-    return d.sensor_gap(d.prepare(quiet), config, now=pd.Timestamp(now))
+    return d.sensor_gap(d.prepare(quiet), config, now=pd.Timestamp(now), intervals=intervals)
 
 
 def district_flags(inflow: pd.DataFrame, config: DetectorConfig, history: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -321,7 +346,8 @@ def run(ctx: JobContext) -> JobOutcome:
     history = dt.timedelta(days=7 * config.baseline_weeks + 2)
     # raw readings for the window plus what the step, spike and stuck detectors look back
     # over; the baselines' weeks of history come hourly from readings_1h
-    raw_since = pd.Timestamp(now - dt.timedelta(hours=window_h + RAW_LOOKBACK_H)).floor("h").to_pydatetime()
+    raw_since = pd.Timestamp(now - dt.timedelta(hours=window_h + raw_lookback_h(ctx, config))).floor("h")
+    raw_since = raw_since.to_pydatetime()
     if ctx.settings.anomaly_backend == "bqml":
         from abbanoa.analytics import bqml
 
@@ -346,6 +372,15 @@ def run(ctx: JobContext) -> JobOutcome:
             "published": published,
         },
     )
+
+
+def raw_lookback_h(ctx: JobContext, config: DetectorConfig) -> float:
+    """Hours of raw readings before the window: RAW_LOOKBACK_H, or longer when a lowered
+    sensitivity (per metric or node) makes the stuck-value detector wait longer than that."""
+    with ctx.engine.connect() as conn:
+        node_least = conn.execute(sa.text("SELECT min(sensitivity) FROM node_thresholds")).scalar()
+    least = min([1.0, *config.metric_sensitivity.values(), *([float(node_least)] if node_least else [])])
+    return max(RAW_LOOKBACK_H, config.stuck_min_h / max(least, 0.05) + 1.0)
 
 
 def decide_tenants(episodes: pd.DataFrame, data: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -155,3 +155,62 @@ def test_when_a_silent_district_comes_back_its_gap_closes_as_one_anomaly(db, set
     assert [(g.node_id, g.district_id) for g in gaps] == [(None, "D1")]
     assert gaps[0].start_ts == stop - pd.Timedelta(minutes=5) and gaps[0].end_ts == back
     assert alerts == 1
+
+
+def _logger(engine, node: str, ts, values, sensitivity: float | None = None) -> None:
+    rows = pd.DataFrame({"node_id": node, "metric": "pressure", "ts": ts, "value": values})
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT ensure_readings_partitions(:a, :b)"), {"a": ts[0], "b": ts[-1]})
+        conn.execute(
+            sa.text("INSERT INTO tenants (tenant_id, name) VALUES ('abbanoa', 'Abbanoa') ON CONFLICT DO NOTHING")
+        )
+        conn.execute(
+            sa.text("INSERT INTO nodes (node_id, tenant_id, node_type) VALUES (:n, 'abbanoa', 'pressure_logger')"),
+            {"n": node},
+        )
+        if sensitivity is not None:
+            conn.execute(
+                sa.text("INSERT INTO node_thresholds (node_id, metric, sensitivity) VALUES (:n, 'pressure', :s)"),
+                {"n": node, "s": sensitivity},
+            )
+        postgres.copy_rows(conn, "readings", ["node_id", "metric", "ts", "value"], rows.values)
+        conn.execute(
+            sa.text(
+                "INSERT INTO latest_readings SELECT DISTINCT ON (node_id, metric) node_id, metric, ts, value"
+                " FROM readings WHERE node_id = :n ORDER BY node_id, metric, ts DESC"
+            ),
+            {"n": node},
+        )
+        rollups.refresh(conn, [(node, "pressure", ts[0], ts[-1])], tz="Europe/Rome")
+
+
+def test_a_logger_reporting_every_eight_hours_is_not_a_gap_between_its_reports(db, settings):
+    # given a logger that reports every 8 hours for three weeks, its last report 5 h ago
+    # (so the job's 12 raw hours hold one report: too few to tell its interval)
+    now = pd.Timestamp("2026-03-20 12:00", tz="UTC")
+    ts = pd.date_range(now - pd.Timedelta(days=21) + pd.Timedelta(hours=3), now - pd.Timedelta(hours=5), freq="8h")
+    _logger(db, "SPARSE", ts, 3.0 + 0.01 * (ts.hour % 5))
+    # when the job runs, then its usual interval comes from the weeks of rollups: no gap
+    anomaly_detection.run(JobContext("anomaly_detection", settings, now=now.to_pydatetime()))
+    with db.begin() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM anomalies WHERE anomaly_type = 'sensor_gap'")).scalar() == 0
+    # and silent for 40 h (five reports missed) it is one
+    later = now + pd.Timedelta(hours=35)
+    anomaly_detection.run(JobContext("anomaly_detection", settings, now=later.to_pydatetime()))
+    with db.begin() as conn:
+        gaps = conn.execute(sa.text("SELECT node_id, end_ts FROM anomalies WHERE anomaly_type = 'sensor_gap'")).all()
+    assert [(g.node_id, g.end_ts) for g in gaps] == [("SPARSE", later)]
+
+
+def test_a_node_made_less_sensitive_still_gets_its_stuck_value_found(db, settings):
+    # given a logger at sensitivity 0.2 (a stuck value must last 15 h) frozen for the last 18 h
+    now = pd.Timestamp("2026-03-20 12:00", tz="UTC")
+    ts = pd.date_range(now - pd.Timedelta(days=3), now, freq="5min", inclusive="left")
+    values = 3.0 + 0.01 * (ts.minute % 7)
+    values = pd.Series(values).where(ts < now - pd.Timedelta(hours=18), 2.75).to_numpy()
+    _logger(db, "FROZEN", ts, values, sensitivity=0.2)
+    # when the job runs, then it read far enough back to see the whole 15 h
+    anomaly_detection.run(JobContext("anomaly_detection", settings, now=now.to_pydatetime()))
+    with db.begin() as conn:
+        stuck = conn.execute(sa.text("SELECT node_id FROM anomalies WHERE anomaly_type = 'stuck_value'")).all()
+    assert [s.node_id for s in stuck] == ["FROZEN"]

@@ -193,3 +193,22 @@ def test_a_token_about_to_expire_is_renewed_and_a_refused_renewal_ends_the_sessi
     assert "token" not in at.session_state
     assert at.title[0].value == "Abbanoa network monitor"
     assert "Your session has ended" in at.warning[0].value
+
+
+def test_an_api_that_cannot_renew_the_session_does_not_end_it(dashboard_data, login, base_settings):
+    from abbanoa import settings as settings_module
+    from abbanoa.auth import tokens
+
+    # given an operator whose access token has 30 s left, and an API that does not answer
+    session = login("operator", mode="api")
+    ageing = dt.datetime.now(dt.UTC) - tokens.ACCESS_TTL + dt.timedelta(seconds=30)
+    settings_module.reset_settings(base_settings.with_(api_url="http://127.0.0.1:9", dashboard_data_mode="api"))
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["token"] = tokens.issue(base_settings, session["user"], "access", now=ageing)
+    at.session_state["refresh_token"] = session["refresh_token"]
+    at.session_state["user"] = session["user"]
+    # when the dashboard runs, then the session stays, and the sidebar says renewal will be retried
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["refresh_token"] == session["refresh_token"]
+    assert "Session not renewed yet" in at.sidebar.warning[0].value
