@@ -3,6 +3,7 @@ against a real PostgreSQL started here with TLS on, from this machine's own bina
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import shutil
 import socket
@@ -31,9 +32,10 @@ def _certificate(directory: Path, name: str) -> tuple[Path, Path]:
     return key, cert
 
 
-@pytest.fixture(scope="module")
-def tls_server():
-    """A throwaway PostgreSQL with ssl=on on a free port: (port, its certificate, a stranger CA)."""
+@contextlib.contextmanager
+def _server(tls: bool):
+    """A throwaway PostgreSQL on a free port, with ssl on or off: (port, its certificate, a
+    stranger CA)."""
     binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
     assert binaries and shutil.which("runuser") and shutil.which("openssl"), "PostgreSQL binaries, runuser, openssl"
     root = Path(tempfile.mkdtemp(prefix="abbanoa-pgtls-"))
@@ -48,9 +50,8 @@ def tls_server():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    options = (
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
-    )
+    ssl = f"-c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}" if tls else "-c ssl=off"
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 {ssl}"
     _as_postgres(
         str(bindir / "pg_ctl"), "-D", str(root / "data"), "-o", options, "-l", str(root / "log"), "-w", "start"
     )
@@ -62,6 +63,12 @@ def tls_server():
              "stop"], capture_output=True,
         )  # fmt: skip
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def tls_server():
+    with _server(tls=True) as server:
+        yield server
 
 
 def _encrypted(settings, url: str) -> bool:
@@ -108,7 +115,9 @@ def test_unusable_ssl_settings_are_named(settings, tmp_path):
 
 
 def test_require_refuses_a_server_without_tls(settings):
-    # the machine's own PostgreSQL has no TLS: require must fail, not fall back to plain
-    url = sa.make_url(settings.sqlalchemy_url).set(drivername="postgresql", query={"sslmode": "require"})
-    with pytest.raises(ServiceUnavailable, match="unreachable"):
-        postgres.check(settings.with_(database_url=url.render_as_string(hide_password=False)))
+    # given a server with TLS off: require must fail, not fall back to plain; prefer connects
+    with _server(tls=False) as (port, _, _):
+        base = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        with pytest.raises(ServiceUnavailable, match="unreachable"):
+            _encrypted(settings, base + "?sslmode=require")
+        assert _encrypted(settings, base) is False
