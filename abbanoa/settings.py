@@ -51,7 +51,10 @@ ENV: dict[str, tuple[str | None, str]] = {
         "per-metric detector sensitivity, e.g. pressure=1.5,flow_rate=0.8,night_flow=2 (2 = thresholds halved)",
     ),
     "RETENTION_RAW_DAYS": ("400", "days of raw readings kept; older partitions are dropped"),
-    "RETENTION_ROLLUP_DAYS": ("1825", "days of 5-minute/hourly/daily rollups kept"),
+    "RETENTION_ROLLUP_DAYS": (
+        "1825",
+        "days of 5-minute/hourly/daily rollups kept (plain PostgreSQL; TimescaleDB: the policy in sql/0021)",
+    ),
     "RETENTION_LOG_DAYS": ("90", "days of job runs and quarantine rows kept"),
     "PARTITIONS_AHEAD_DAYS": ("14", "daily readings partitions created ahead of the newest reading"),
     "LOG_LEVEL": ("INFO", "logging level"),
