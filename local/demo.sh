@@ -70,21 +70,15 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-start() { # name command...
-  local name=$1
-  shift
+launch() { # pids|aux name command...
+  local group=$1 name=$2
+  shift 2
   "$@" >".local/log/$name.log" 2>&1 &
-  pids+=($!)
+  if [ "$group" = aux ]; then aux+=($!); else pids+=($!); fi
   echo "started $name (log .local/log/$name.log)"
 }
-
-start_aux() { # name command...
-  local name=$1
-  shift
-  "$@" >".local/log/$name.log" 2>&1 &
-  aux+=($!)
-  echo "started $name (log .local/log/$name.log)"
-}
+start() { launch pids "$@"; }
+start_aux() { launch aux "$@"; }
 
 step "serving"
 start functions "$BIN/functions-framework" --source functions/main.py --target job_pubsub \

@@ -126,10 +126,8 @@ def test_simulated_district_inflow_equals_consumption_plus_leaks(tmp_path, db, s
         assert row.net_inflow_m3 == pytest.approx(truth_m3, rel=0.02), (row.district_id, row.period_start)
 
 
-def test_the_month_row_is_rebuilt_hourly_and_the_5_minute_runs_read_days_only(db, settings):
-    # given an inlet meter at a steady 10 l/s since the first of the local month
-    start = pd.Timestamp("2026-03-01 00:00", tz=TZ).tz_convert("UTC")
-    ts = pd.date_range(start, pd.Timestamp("2026-03-10 13:00", tz="UTC"), freq="5min", inclusive="left")
+def _steady_inlet(db, ts) -> None:
+    """District D1 with one inlet meter FM1 reading a steady 10 l/s at the times `ts`."""
     flows = pd.DataFrame({"node_id": "FM1", "metric": "flow_rate", "ts": ts, "value": 10.0, "ingested_at": ts[-1]})
     with db.begin() as conn:
         conn.execute(sa.text("INSERT INTO tenants VALUES ('m', 'm')"))
@@ -137,6 +135,13 @@ def test_the_month_row_is_rebuilt_hourly_and_the_5_minute_runs_read_days_only(db
         conn.execute(sa.text("INSERT INTO nodes (node_id, tenant_id) VALUES ('FM1', 'm')"))
         conn.execute(sa.text("INSERT INTO district_meters VALUES ('D1', 'FM1', 1)"))
         loading.upsert(conn, flows[loading.COLUMNS], TZ, 0)
+
+
+def test_the_month_row_is_rebuilt_hourly_and_the_5_minute_runs_read_days_only(db, settings):
+    # given an inlet meter at a steady 10 l/s since the first of the local month
+    start = pd.Timestamp("2026-03-01 00:00", tz=TZ).tz_convert("UTC")
+    ts = pd.date_range(start, pd.Timestamp("2026-03-10 13:00", tz="UTC"), freq="5min", inclusive="left")
+    _steady_inlet(db, ts)
 
     def month_rows():
         with db.connect() as conn:
@@ -160,13 +165,7 @@ def test_early_in_a_month_the_previous_months_row_is_not_overwritten_by_its_last
     # given an inlet meter at a steady 10 l/s through February into March
     start = pd.Timestamp("2026-02-01 00:00", tz=TZ).tz_convert("UTC")
     ts = pd.date_range(start, pd.Timestamp("2026-03-02 12:00", tz="UTC"), freq="5min", inclusive="left")
-    flows = pd.DataFrame({"node_id": "FM1", "metric": "flow_rate", "ts": ts, "value": 10.0, "ingested_at": ts[-1]})
-    with db.begin() as conn:
-        conn.execute(sa.text("INSERT INTO tenants VALUES ('m', 'm')"))
-        conn.execute(sa.text("INSERT INTO districts (district_id, tenant_id, name) VALUES ('D1', 'm', 'D1')"))
-        conn.execute(sa.text("INSERT INTO nodes (node_id, tenant_id) VALUES ('FM1', 'm')"))
-        conn.execute(sa.text("INSERT INTO district_meters VALUES ('D1', 'FM1', 1)"))
-        loading.upsert(conn, flows[loading.COLUMNS], TZ, 0)
+    _steady_inlet(db, ts)
 
     def february():
         with db.connect() as conn:
