@@ -99,11 +99,8 @@ def settings(base_settings) -> Settings:
     return base_settings
 
 
-@pytest.fixture
-def db(database):
-    """The session database's engine; every table emptied after the test."""
-    eng = postgres.engine(database)
-    yield eng
+def empty_tables(eng) -> None:
+    """Truncate every table of the test database but the migration record and the metrics."""
     with eng.begin() as conn:
         tables = conn.execute(
             sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'readings_p%'")
@@ -113,17 +110,30 @@ def db(database):
             conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE")
 
 
+def drop_session_keys(settings: Settings) -> None:
+    """Delete this test session's Redis keys (its key prefix)."""
+    cache_module.reset_clients()
+    r = cache_module.client(settings)
+    keys = list(r.scan_iter(match=f"{settings.redis_key_prefix}*", count=1000))
+    if keys:
+        r.delete(*keys)
+
+
+@pytest.fixture
+def db(database):
+    """The session database's engine; every table emptied after the test."""
+    eng = postgres.engine(database)
+    yield eng
+    empty_tables(eng)
+
+
 @pytest.fixture
 def cache(base_settings):
     """A Cache on the real Redis under this session's prefix; its keys are removed after."""
     c = cache_module.Cache(base_settings)
     _require("Redis", lambda: cache_module.client(base_settings).ping())
     yield c
-    cache_module.reset_clients()
-    r = cache_module.client(base_settings)
-    keys = list(r.scan_iter(match=f"{base_settings.redis_key_prefix}*", count=1000))
-    if keys:
-        r.delete(*keys)
+    drop_session_keys(base_settings)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from abbanoa.metrics import METRICS
-from dashboard import ui
+from dashboard import transforms, ui
 
 
 def district_picker(key: str = "district") -> dict | None:
@@ -15,6 +15,21 @@ def district_picker(key: str = "district") -> dict | None:
         return None
     names = {f"{d['district_id']} — {d.get('name') or ''}": d for d in districts}
     return names[st.selectbox("District", list(names), key=key)]
+
+
+def district_efficiency(key: str, default_range: str):
+    """Pick a district and a range, fetch its daily efficiency rows: the frame
+    (transforms.efficiency_frame), or None after saying why there is nothing to show."""
+    district = district_picker(f"{key}_district")
+    if district is None:
+        return None
+    start, end = ui.time_range(default=default_range, key=f"{key}_range")
+    eff = ui.fetch("efficiency", district["district_id"], "day", start, end)
+    items = (eff or {}).get("items") or []
+    if not items:
+        ui.empty("No data for this district in this range (the network_efficiency job has not run).")
+        return None
+    return transforms.efficiency_frame(items, ui.tz())
 
 
 def node_picker(

@@ -6,25 +6,17 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dashboard import transforms, ui
-from dashboard.views._common import district_picker
+from dashboard import ui
+from dashboard.views._common import district_efficiency
 
 
 def main() -> None:
     st.title("Network efficiency")
-    # filters
-    district = district_picker("e_district")
-    if district is None:
-        return
-    start, end = ui.time_range(default="30 days", key="e_range")
-    # fetch
-    eff = ui.fetch("efficiency", district["district_id"], "day", start, end)
-    items = (eff or {}).get("items") or []
-    if not items:
-        ui.empty("No data for this district in this range (the network_efficiency job has not run).")
+    # filters and fetch
+    df = district_efficiency("e", "30 days")
+    if df is None:
         return
     # aggregate
-    df = transforms.efficiency_frame(items, ui.tz())
     total = df[["net_inflow_m3", "consumption_m3", "losses_m3"]].sum(min_count=1)
     c = st.columns(4)
     c[0].metric("System input", f"{total['net_inflow_m3']:,.0f} m³" if pd.notna(total["net_inflow_m3"]) else "no data")

@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dashboard import transforms, ui
-from dashboard.views._common import district_picker
+from dashboard import ui
+from dashboard.views._common import district_efficiency
 
 # Targets: ARERA RQTI (delibera 917/2017) classes A for M1a (< 12 m3/km/day) and M1b (< 25 %);
 # ILI band A (< 2) of the World Bank Institute banding (Liemberger et al., 2007); NRW 20 %
@@ -22,19 +22,11 @@ TARGETS = {
 
 def main() -> None:
     st.title("KPI dashboard")
-    # filters
-    district = district_picker("kpi_district")
-    if district is None:
-        return
-    start, end = ui.time_range(default="90 days", key="kpi_range")
-    # fetch
-    eff = ui.fetch("efficiency", district["district_id"], "day", start, end)
-    items = (eff or {}).get("items") or []
-    if not items:
-        ui.empty("No data for this district in this range (the network_efficiency job has not run).")
+    # filters and fetch
+    df = district_efficiency("kpi", "90 days")
+    if df is None:
         return
     # aggregate
-    df = transforms.efficiency_frame(items, ui.tz())
     latest = df.iloc[-1]
     cols = st.columns(len(TARGETS))
     for col, (key, (label, unit, target)) in zip(cols, TARGETS.items(), strict=True):

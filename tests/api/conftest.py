@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 from abbanoa.auth.passwords import hash_password
 from abbanoa.repository import ops
-from abbanoa.stores import cache as cache_module
 from abbanoa.stores import postgres
 from api import create_app
+from tests.conftest import drop_session_keys, empty_tables
 
 NOW = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
 PASSWORD = "correct horse battery staple"
@@ -29,17 +29,8 @@ def api_db(database):
     data create their own rows."""
     eng = postgres.engine(database)
     yield eng
-    with eng.begin() as conn:
-        tables = conn.execute(
-            sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'readings_p%'")
-        ).scalars()
-        names = [t for t in tables if t not in ("schema_migrations", "metrics")]
-        conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE")
-    cache_module.reset_clients()
-    r = cache_module.client(database)
-    keys = list(r.scan_iter(match=f"{database.redis_key_prefix}*", count=1000))
-    if keys:
-        r.delete(*keys)
+    empty_tables(eng)
+    drop_session_keys(database)
 
 
 @pytest.fixture(scope="module")
