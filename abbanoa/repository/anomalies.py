@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from abbanoa.repository.common import InvalidParameter, NotFound, page, row_dict
+from abbanoa.repository.common import InvalidParameter, one_row, page, row_dict
 
 STATUSES = ("open", "acknowledged", "resolved")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -62,13 +62,12 @@ def list_anomalies(
 
 
 def get_anomaly(conn: sa.Connection, tenant_id: str, anomaly_id: int) -> dict[str, Any]:
-    row = conn.execute(
-        sa.text(f"SELECT {COLUMNS} FROM anomalies WHERE tenant_id = :t AND anomaly_id = :a"),
+    return one_row(
+        conn,
+        f"SELECT {COLUMNS} FROM anomalies WHERE tenant_id = :t AND anomaly_id = :a",
         {"t": tenant_id, "a": anomaly_id},
-    ).first()
-    if row is None:
-        raise NotFound(f"anomaly {anomaly_id} not found")
-    return row_dict(row)
+        f"anomaly {anomaly_id} not found",
+    )
 
 
 def acknowledge(conn: sa.Connection, tenant_id: str, anomaly_id: int, username: str, now: dt.datetime) -> dict:

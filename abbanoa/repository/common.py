@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import sqlalchemy as sa
+
 from abbanoa.errors import AbbanoaError
 
 MAX_PAGE_SIZE = 500
@@ -37,6 +39,15 @@ def iso(value: Any) -> Any:
 
 def row_dict(row) -> dict[str, Any]:
     return {k: iso(v) for k, v in row._mapping.items()}
+
+
+def one_row(conn, sql: str, params: dict[str, Any], missing: str) -> dict[str, Any]:
+    """The one row of a tenant-scoped lookup, as a dict; NotFound(`missing`) when there is none
+    (another tenant's row is missing too)."""
+    row = conn.execute(sa.text(sql), params).first()
+    if row is None:
+        raise NotFound(missing)
+    return row_dict(row)
 
 
 def parse_time(field: str, value: str | None, default: dt.datetime | None = None) -> dt.datetime | None:

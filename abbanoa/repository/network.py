@@ -8,7 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from abbanoa.metrics import METRICS
-from abbanoa.repository.common import InvalidParameter, NotFound, iso, row_dict
+from abbanoa.repository.common import InvalidParameter, iso, one_row, row_dict
+from abbanoa.repository.nodes import require_node
 
 PERIODS = ("hour", "day", "month")
 TIME_RANGES = ("1h", "24h", "7d", "30d")
@@ -32,13 +33,12 @@ def list_districts(conn: sa.Connection, tenant_id: str) -> list[dict[str, Any]]:
 
 
 def _require_district(conn: sa.Connection, tenant_id: str, district_id: str) -> dict[str, Any]:
-    row = conn.execute(
-        sa.text("SELECT district_id, name FROM districts WHERE tenant_id = :t AND district_id = :d"),
+    return one_row(
+        conn,
+        "SELECT district_id, name FROM districts WHERE tenant_id = :t AND district_id = :d",
         {"t": tenant_id, "d": district_id},
-    ).first()
-    if row is None:
-        raise NotFound(f"district {district_id!r} not found")
-    return row_dict(row)
+        f"district {district_id!r} not found",
+    )
 
 
 def district_efficiency(
@@ -134,11 +134,7 @@ def forecasts(conn: sa.Connection, tenant_id: str, node_id: str, metric: str) ->
     if node_id.startswith("dma:"):
         _require_district(conn, tenant_id, node_id[4:])
     else:
-        found = conn.execute(
-            sa.text("SELECT 1 FROM nodes WHERE tenant_id = :t AND node_id = :n"), {"t": tenant_id, "n": node_id}
-        ).scalar()
-        if not found:
-            raise NotFound(f"node {node_id!r} not found")
+        require_node(conn, tenant_id, node_id)
     p = {"n": node_id, "m": metric}
     newest = conn.execute(
         sa.text(

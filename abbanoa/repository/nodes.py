@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from abbanoa.metrics import METRICS
-from abbanoa.repository.common import InvalidParameter, NotFound, iso, page, row_dict
+from abbanoa.repository.common import InvalidParameter, iso, one_row, page, row_dict
 from abbanoa.stores.cache import NODE_LATEST
 
 NODE_COLUMNS = "n.node_id, n.name, n.node_type, n.latitude, n.longitude, n.district_id, n.active"
@@ -52,25 +52,26 @@ def list_nodes(
 
 
 def get_node(conn: sa.Connection, tenant_id: str, node_id: str) -> dict[str, Any]:
-    row = conn.execute(
-        sa.text(f"SELECT {NODE_COLUMNS} FROM nodes n WHERE n.tenant_id = :t AND n.node_id = :n"),
+    node = one_row(
+        conn,
+        f"SELECT {NODE_COLUMNS} FROM nodes n WHERE n.tenant_id = :t AND n.node_id = :n",
         {"t": tenant_id, "n": node_id},
-    ).first()
-    if row is None:
-        raise NotFound(f"node {node_id!r} not found")
-    node = row_dict(row)
+        f"node {node_id!r} not found",
+    )
     node["metrics"] = sorted(
         conn.execute(sa.text("SELECT metric FROM latest_readings WHERE node_id = :n"), {"n": node_id}).scalars()
     )
     return node
 
 
-def _require_node(conn: sa.Connection, tenant_id: str, node_id: str) -> None:
-    found = conn.execute(
-        sa.text("SELECT 1 FROM nodes WHERE tenant_id = :t AND node_id = :n"), {"t": tenant_id, "n": node_id}
-    ).scalar()
-    if not found:
-        raise NotFound(f"node {node_id!r} not found")
+def require_node(conn: sa.Connection, tenant_id: str, node_id: str) -> None:
+    """NotFound unless the node is the tenant's."""
+    one_row(
+        conn,
+        "SELECT node_id FROM nodes WHERE tenant_id = :t AND node_id = :n",
+        {"t": tenant_id, "n": node_id},
+        f"node {node_id!r} not found",
+    )
 
 
 def get_readings(
@@ -106,7 +107,7 @@ def get_readings(
         {"t": tenant_id, "n": node_id, "m": metric, "start": start, "end": end, "lim": max_points + 1},
     ).all()
     if not rows:
-        _require_node(conn, tenant_id, node_id)  # unknown node -> 404; known node -> empty series
+        require_node(conn, tenant_id, node_id)  # unknown node -> 404; known node -> empty series
     truncated = len(rows) > max_points
     points = [row_dict(r) for r in rows[:max_points]]
     return {
@@ -133,7 +134,7 @@ def get_latest(conn_factory, cache, tenant_id: str, node_id: str) -> dict[str, A
         if isinstance(doc, dict) and doc.get("tenant_id") == tenant_id and isinstance(doc.get("readings"), dict):
             return {"node_id": node_id, "source": "cache", "readings": doc["readings"]}
     with conn_factory() as conn:
-        _require_node(conn, tenant_id, node_id)
+        require_node(conn, tenant_id, node_id)
         rows = conn.execute(
             sa.text(
                 "SELECT l.metric, l.ts, l.value FROM latest_readings l JOIN nodes n ON n.node_id = l.node_id "

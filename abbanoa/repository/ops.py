@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from abbanoa.repository.common import InvalidParameter, NotFound, row_dict
+from abbanoa.repository.common import InvalidParameter, one_row, row_dict
 
 ROLES = ("viewer", "operator", "admin")
 USER_COLUMNS = "user_id, tenant_id, username, role, active, created_at, updated_at"
@@ -40,13 +40,12 @@ def user_for_login(conn: sa.Connection, username: str) -> dict[str, Any] | None:
 
 
 def get_user(conn: sa.Connection, tenant_id: str, user_id: int) -> dict[str, Any]:
-    row = conn.execute(
-        sa.text(f"SELECT {USER_COLUMNS} FROM users WHERE tenant_id = :t AND user_id = :id"),
+    return one_row(
+        conn,
+        f"SELECT {USER_COLUMNS} FROM users WHERE tenant_id = :t AND user_id = :id",
         {"t": tenant_id, "id": user_id},
-    ).first()
-    if row is None:
-        raise NotFound(f"user {user_id} not found")
-    return row_dict(row)
+        f"user {user_id} not found",
+    )
 
 
 def list_users(conn: sa.Connection, tenant_id: str) -> list[dict[str, Any]]:
