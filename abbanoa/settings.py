@@ -206,7 +206,8 @@ class Settings:
             earliest = None
         if earliest is None or earliest.tzinfo is None:
             raise ConfigError(
-                f"EARLIEST_READING_TIME must be an ISO 8601 time with Z or an offset, got {self.earliest_reading_time!r}"
+                "EARLIEST_READING_TIME must be an ISO 8601 time with Z or an offset, "
+                f"got {self.earliest_reading_time!r}"
             )
         if self.bigquery_deadline_s < 1:
             raise ConfigError(f"BIGQUERY_DEADLINE_S must be at least 1 second, got {self.bigquery_deadline_s}")
