@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from abbanoa.errors import AbbanoaError
 from abbanoa.settings import Settings
 
-HELP = "run one job once (names in abbanoa/jobs/schedule.yaml)"
+HELP = (
+    "run one job once (names in abbanoa/jobs/schedule.yaml); exit 0 done, 1 failed, "
+    "3 degraded (ran, could not do all its work), 4 skipped (another run holds the lock)"
+)
+EXIT_CODES = {"succeeded": 0, "duplicate": 0, "failed": 1, "degraded": 3, "skipped": 4}
 
 
 def add_arguments(parser) -> None:
@@ -40,4 +45,8 @@ def run(args, settings: Settings) -> int:
     except Exception as exc:  # recorded as failed and logged with its traceback by the runner
         raise AbbanoaError(f"job {args.name} failed: {type(exc).__name__}: {exc}") from exc
     print(json.dumps(record.to_dict(), default=str))
-    return 0 if record.status in ("succeeded", "skipped") else 1
+    if record.status == "skipped":
+        print(f"error: job {args.name} not run: another run is in progress", file=sys.stderr)
+    elif record.status == "degraded":
+        print(f"warning: job {args.name} degraded: {record.error}", file=sys.stderr)
+    return EXIT_CODES.get(record.status, 1)
