@@ -50,9 +50,10 @@ def test_overview_shows_the_stored_node_and_anomaly_counts(dashboard_data, login
     assert metrics["Open anomalies"] == "1"
     assert "**high** 1" in texts(at)
     table = at.dataframe[0].value
-    assert set(table["node_id"]) == {"N1", "N2"}
-    assert table.set_index("node_id").loc["N1", "state"] == "alarm"  # its open burst
-    assert "flow_rate 45.00 l/s" in table.set_index("node_id").loc["N1", "latest"]
+    assert set(table["Node"]) == {"N1", "N2"}
+    assert table.set_index("Node").loc["N1", "State"] == "alarm"  # its open burst
+    assert "Flow 45.0 l/s" in table.set_index("Node").loc["N1", "Latest values"]  # people's labels and units
+    assert not table.isin(["None"]).any().any()
     assert len(at.get("plotly_chart")) == 1  # the map
 
 
