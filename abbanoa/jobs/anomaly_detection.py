@@ -339,6 +339,7 @@ def _num(value) -> float | None:
 
 def run(ctx: JobContext) -> JobOutcome:
     from abbanoa.alerts.publish import publish_pending
+    from abbanoa.repository import anomalies as anomaly_store
 
     config = DetectorConfig.from_settings(ctx.settings)
     now = ctx.now
@@ -361,6 +362,7 @@ def run(ctx: JobContext) -> JobOutcome:
         else:
             episodes = decide(data, config, now, now - dt.timedelta(hours=window_h))
         alerts = store_episodes(conn, episodes, now)
+        workflow = anomaly_store.apply_workflow(conn, now)  # auto-resolve, leak estimates (issue 16)
     published = publish_pending(ctx.engine, ctx.settings, now)
     return JobOutcome(
         rows=len(episodes),
@@ -370,6 +372,7 @@ def run(ctx: JobContext) -> JobOutcome:
             "episodes": len(episodes),
             "alerts": len(alerts),
             "published": published,
+            **workflow,
         },
     )
 
