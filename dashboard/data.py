@@ -109,6 +109,11 @@ class DataSource:
     def anomalies(self, **filters: Any) -> dict: ...
     def acknowledge(self, anomaly_id: int) -> dict: ...
     def resolve(self, anomaly_id: int) -> dict: ...
+    def reopen(self, anomaly_id: int) -> dict: ...
+    def assign(self, anomaly_id: int, assignee: str) -> dict: ...
+    def comment(self, anomaly_id: int, text: str) -> dict: ...
+    def history(self, anomaly_id: int) -> dict: ...
+    def events(self, after: int = 0) -> dict: ...
     def efficiency(self, district_id: str, period: str, start: dt.datetime, end: dt.datetime) -> dict: ...
     def quality(self, start: dt.date, end: dt.date) -> dict: ...
     def forecast(self, node_id: str, metric: str) -> dict: ...
@@ -124,10 +129,12 @@ class ApiSource(DataSource):
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
 
-    def _call(self, method: str, path: str, **params: Any) -> Any:
+    def _call(self, method: str, path: str, body: dict | None = None, **params: Any) -> Any:
         params = {k: v for k, v in params.items() if v is not None}
         try:
-            r = self.session.request(method, f"{self.settings.api_url}/api/v1{path}", params=params, timeout=TIMEOUT_S)
+            r = self.session.request(
+                method, f"{self.settings.api_url}/api/v1{path}", params=params, json=body, timeout=TIMEOUT_S
+            )
         except requests.RequestException as exc:
             raise Unavailable(f"API unreachable ({exc.__class__.__name__})") from exc
         if r.status_code >= 400:
@@ -177,6 +184,21 @@ class ApiSource(DataSource):
 
     def resolve(self, anomaly_id):
         return self._call("POST", f"/anomalies/{anomaly_id}/resolve")
+
+    def reopen(self, anomaly_id):
+        return self._call("POST", f"/anomalies/{anomaly_id}/reopen", body={})
+
+    def assign(self, anomaly_id, assignee):
+        return self._call("POST", f"/anomalies/{anomaly_id}/assign", body={"assignee": assignee})
+
+    def comment(self, anomaly_id, text):
+        return self._call("POST", f"/anomalies/{anomaly_id}/comments", body={"text": text})
+
+    def history(self, anomaly_id):
+        return self._call("GET", f"/anomalies/{anomaly_id}/history")
+
+    def events(self, after=0):
+        return self._call("GET", "/events", after=after)
 
     def efficiency(self, district_id, period, start, end):
         return self._call(
@@ -274,6 +296,45 @@ class HybridSource(DataSource):
 
         return self._change(anomalies.resolve, anomaly_id)
 
+    def reopen(self, anomaly_id):
+        from abbanoa.repository import anomalies
+
+        return self._change(anomalies.reopen, anomaly_id)
+
+    def _act(self, fn, anomaly_id, value):
+        self._role("operator")
+        from abbanoa.repository import InvalidParameter, NotFound
+
+        try:
+            with self.engine.begin() as conn:
+                return fn(conn, self.tenant, anomaly_id, self.user["username"], value, dt.datetime.now(dt.UTC))
+        except (NotFound, InvalidParameter) as exc:
+            raise Unavailable(str(exc)) from exc
+
+    def assign(self, anomaly_id, assignee):
+        from abbanoa.repository import anomalies
+
+        return self._act(anomalies.assign, anomaly_id, assignee)
+
+    def comment(self, anomaly_id, text):
+        from abbanoa.repository import anomalies
+
+        return self._act(anomalies.comment, anomaly_id, text)
+
+    def history(self, anomaly_id):
+        from abbanoa.repository import anomalies
+
+        return self._read(anomalies.history, anomaly_id)
+
+    def events(self, after=0):
+        from abbanoa.repository import anomalies
+
+        def both(conn, tenant):
+            return {"items": anomalies.alerts_since(conn, tenant, after),
+                    "newest": anomalies.newest_alert_id(conn, tenant)}  # fmt: skip
+
+        return self._read(both)
+
     def efficiency(self, district_id, period, start, end):
         from abbanoa.repository import network
 
@@ -366,6 +427,7 @@ class FallbackSource(DataSource):
         raise Unavailable(OPERATIONAL)
 
     summary = latest = anomalies = acknowledge = resolve = efficiency = quality = forecast = _unavailable
+    reopen = assign = comment = history = events = _unavailable
     job_runs = run_job = districts = _unavailable
 
 

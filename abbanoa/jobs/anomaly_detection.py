@@ -153,6 +153,7 @@ def store_episodes(conn: sa.Connection, episodes: pd.DataFrame, now: dt.datetime
 
 def run(ctx: JobContext) -> JobOutcome:
     from abbanoa.alerts.publish import publish_pending
+    from abbanoa.repository import anomalies as anomaly_store
 
     config = DetectorConfig.from_settings(ctx.settings)
     now = ctx.now
@@ -169,6 +170,7 @@ def run(ctx: JobContext) -> JobOutcome:
             data, learnt = gather_for(conn, config, now, window_h)
             episodes = decide(data, config, now, since)
         alerts = store_episodes(conn, episodes, now)
+        workflow = anomaly_store.apply_workflow(conn, now)  # auto-resolve, leak estimates (issue 16)
     published = publish_pending(ctx.engine, ctx.settings, now)
     return JobOutcome(
         rows=len(episodes),
@@ -179,6 +181,7 @@ def run(ctx: JobContext) -> JobOutcome:
             "episodes": len(episodes),
             "alerts": len(alerts),
             "published": published,
+            **workflow,
         },
     )
 
