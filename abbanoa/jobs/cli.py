@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 
 from abbanoa.errors import AbbanoaError
 from abbanoa.settings import Settings
 
-HELP = "run one job once (names in abbanoa/jobs/schedule.yaml), or replay its ticks over a past window"
+HELP = (
+    "run one job once (names in abbanoa/jobs/schedule.yaml), or replay its ticks over a past window; "
+    "exit 0 done, 1 failed, 3 degraded (ran, could not do all its work), 4 skipped (another run holds the lock)"
+)
+EXIT_CODES = {"succeeded": 0, "duplicate": 0, "failed": 1, "degraded": 3, "skipped": 4}
 MAX_TICKS = 100_000  # a replay longer than this is a typo (15-minute ticks: about 2.8 years)
 
 
@@ -85,7 +90,7 @@ def replay(name: str, settings: Settings, moments: list[dt.datetime], params: di
     for moment in moments:
         record = run_job(name, settings, trigger=trigger, params=params, now=moment)
         records.append(record)
-        if record.status not in ("succeeded", "skipped"):
+        if record.status == "failed":
             break
     return records
 
@@ -128,4 +133,11 @@ def run(args, settings: Settings) -> int:
                 }
             )
         )
-    return 0 if all(r.status in ("succeeded", "skipped") for r in records) else 1
+    for record in records:
+        if record.status == "skipped":
+            print(f"error: job {args.name} not run at {record.started_at}: another run is in progress", file=sys.stderr)
+        elif record.status == "degraded":
+            print(f"warning: job {args.name} degraded: {record.error}", file=sys.stderr)
+    # the worst outcome decides: failed, then skipped (work not done), then degraded
+    codes = [EXIT_CODES.get(r.status, 1) for r in records]
+    return next((c for c in (1, 4, 3) if c in codes), 0)
