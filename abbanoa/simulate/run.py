@@ -164,7 +164,10 @@ def simulate(
         elif sensor.node_type == "tank":
             series[(sensor.node_id, "level")] = hyd.pressure_m[el].to_numpy() + rng.normal(0, 0.005, n)
         elif sensor.node_type == "pressure_logger":
-            series[(sensor.node_id, "pressure")] = hyd.pressure_m[el].to_numpy() * BAR_PER_M + rng.normal(0, 0.004, n)
+            # a logger above the hydraulic grade line sits on a drained pipe: it reads about
+            # 0 bar (gauge), not the solver's negative pressure
+            head = np.fmax(hyd.pressure_m[el].to_numpy(), 0.0)
+            series[(sensor.node_id, "pressure")] = head * BAR_PER_M + rng.normal(0, 0.004, n)
         else:
             temp = temperature_base + rng.normal(0, 0.1, n)
             inflow = sum(hyd.flow_lps[link].abs() for link, _, _ in network.districts[sensor.dma_id].meters).to_numpy()
