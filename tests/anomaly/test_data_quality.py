@@ -14,7 +14,6 @@ from abbanoa.jobs import data_quality
 from abbanoa.jobs.base import JobContext
 from abbanoa.stores import postgres
 
-
 # 22:00 in Rome: the 20 hours before lie within the same local day (none is a day the
 # series began part-way through, which would be an incomplete, "broken", day)
 EVENING = dt.datetime(2026, 11, 20, 21, 0, tzinfo=dt.UTC)
