@@ -398,3 +398,57 @@ def georeference(
     xy = np.array([[model_xy[n][0], model_xy[n][1], 1.0] for n in names])
     out = xy @ coef
     return {n: (round(float(lat), 6), round(float(lon), 6)) for n, (lat, lon) in zip(names, out, strict=True)}
+
+
+# --------------------------------------------------------------------------- one event
+
+BAR_PER_M = 0.0980665  # 1 m of water head = rho g h = 0.0980665 bar
+MODES = 3  # the loggers' usual joint movements projected out before matching (chosen on the suite)
+
+
+def model_frames(model: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stored sensitivity (JSON) -> (candidate x logger junction matrix, nuisance terms)."""
+    sens = model["sensitivity"]
+    matrix = pd.DataFrame(sens["matrix"], index=model["candidates"], columns=sens["loggers"])
+    nuisance = pd.DataFrame(sens["nuisance"]["values"], index=sens["loggers"], columns=sens["nuisance"]["columns"])
+    return matrix, nuisance
+
+
+def localise_event(
+    pressure: pd.DataFrame,
+    onset: pd.Timestamp,
+    anomaly_type: str,
+    positions: dict[str, tuple[float, float]],
+    timezone: str,
+    model: dict | None = None,
+) -> list[Localisation]:
+    """Both answers for one leak-type event: the loggers' ranking, and with a stored model
+    (loggers: node_id -> junction, candidates, sensitivity, positions, pipes_at) the
+    junctions' ranking. pressure: node_id, ts, value (bar) of the district's loggers."""
+    reference = "step" if anomaly_type in STEP_TYPES else "days"
+    out = []
+    by_logger = rank_loggers(pressure, onset, positions, timezone, reference=reference)
+    if by_logger is not None:
+        out.append(by_logger)
+    if model is None:
+        return out
+    junction_of = model["loggers"]
+    as_junction = pressure[pressure["node_id"].isin(junction_of)]
+    as_junction = as_junction.assign(node_id=as_junction["node_id"].map(junction_of))
+    res = pressure_residuals(as_junction, onset, timezone, reference=reference)
+    if len(res) < 3:
+        return out
+    matrix, nuisance = model_frames(model)
+    modes = residual_modes(as_junction, onset, timezone, modes=MODES)
+    terms = pd.concat([modes, nuisance], axis=1) if not modes.empty else nuisance
+    by_model = rank_junctions(
+        matrix,
+        res["departure"] / BAR_PER_M,
+        nuisance=terms,
+        positions={k: tuple(v) for k, v in model.get("positions", {}).items()},
+        pipes_at=model.get("pipes_at"),
+    )
+    if by_model is not None:
+        by_model.details["model_fingerprint"] = model.get("fingerprint")
+        out.append(by_model)
+    return out

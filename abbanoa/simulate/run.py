@@ -13,6 +13,7 @@ from abbanoa.simulate import quality
 from abbanoa.simulate.demand import demand_multipliers, step_times
 from abbanoa.simulate.faults import FaultInjector, iso
 from abbanoa.simulate.hydraulics import run_hydraulics
+from abbanoa.simulate.model_file import write_model
 from abbanoa.simulate.network import build_network, to_latlon
 from abbanoa.simulate.scenario import plan_episodes, plan_leaks
 from abbanoa.simulate.writers import write_csv, write_labels
@@ -76,6 +77,7 @@ def simulate(out: Path, days: int, seed: int, start: datetime, timezone: str) ->
     rng = np.random.default_rng(seed)
 
     network = build_network()
+    write_model(out, network)  # the model a utility would hold (before leaks are added)
     areas = list(network.districts) + ["trunk"]
     patterns = {area: demand_multipliers(times, timezone, rng) for area in areas}
     wn = network.wn
