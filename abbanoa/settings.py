@@ -59,6 +59,12 @@ ENV: dict[str, tuple[str | None, str]] = {
     "PARTITIONS_AHEAD_DAYS": ("14", "daily readings partitions created ahead of the newest reading"),
     "LOG_LEVEL": ("INFO", "logging level"),
     "JOB_NAME": ("", "the job a deployed function runs (set per function by Terraform; empty locally)"),
+    "EARLIEST_READING_TIME": (
+        "2000-01-01T00:00:00Z",
+        "readings stamped before this ISO 8601 time are quarantined (too_old): a meter clock reset, not history",
+    ),
+    "BIGQUERY_DEADLINE_S": ("60", "seconds any one BigQuery call may take, retries included, before it fails"),
+    "FAULT_KILL_AT": ("", "fault suite only: comma-separated job stages where the process kills itself (kill -9)"),
 }
 
 
@@ -95,6 +101,9 @@ class Settings:
     partitions_ahead_days: int = 14
     log_level: str = "INFO"
     job_name: str = ""
+    earliest_reading_time: str = "2000-01-01T00:00:00Z"
+    bigquery_deadline_s: int = 60
+    fault_kill_at: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -167,6 +176,9 @@ class Settings:
             partitions_ahead_days=integer("PARTITIONS_AHEAD_DAYS"),
             log_level=values["LOG_LEVEL"].upper(),
             job_name=values["JOB_NAME"] or "",
+            earliest_reading_time=values["EARLIEST_READING_TIME"],
+            bigquery_deadline_s=integer("BIGQUERY_DEADLINE_S"),
+            fault_kill_at=listing("FAULT_KILL_AT"),
         )
         settings.validate()
         return settings
@@ -186,7 +198,22 @@ class Settings:
             ZoneInfo(self.timezone)
         except Exception:
             raise ConfigError(f"TIMEZONE {self.timezone!r} is not a known IANA time zone") from None
+        import datetime as dt
+
+        try:
+            earliest = dt.datetime.fromisoformat(self.earliest_reading_time.replace("Z", "+00:00"))
+        except ValueError:
+            earliest = None
+        if earliest is None or earliest.tzinfo is None:
+            raise ConfigError(
+                "EARLIEST_READING_TIME must be an ISO 8601 time with Z or an offset, "
+                f"got {self.earliest_reading_time!r}"
+            )
+        if self.bigquery_deadline_s < 1:
+            raise ConfigError(f"BIGQUERY_DEADLINE_S must be at least 1 second, got {self.bigquery_deadline_s}")
         if self.env == "production":
+            if self.fault_kill_at:
+                raise ConfigError("FAULT_KILL_AT is for the fault suite and must be empty in production")
             if not self.jwt_secret or len(self.jwt_secret) < 32:
                 raise ConfigError("JWT_SECRET must be set (32+ characters) in production")
             if self.bigquery_emulator_host or self.pubsub_emulator_host:
@@ -195,6 +222,13 @@ class Settings:
     def with_(self, **changes) -> Settings:
         """A copy with some settings changed (tests, per-request overrides)."""
         return replace(self, **changes)
+
+    @property
+    def earliest_reading(self):
+        """EARLIEST_READING_TIME as an aware datetime (UTC)."""
+        import datetime as dt
+
+        return dt.datetime.fromisoformat(self.earliest_reading_time.replace("Z", "+00:00")).astimezone(dt.UTC)
 
     @property
     def sqlalchemy_url(self) -> str:

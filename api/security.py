@@ -54,6 +54,10 @@ class UserCache:
             self._rows.pop((tenant_id, user_id), None)
 
 
+def init_app(app) -> None:
+    app.extensions["abbanoa_users"] = UserCache()
+
+
 def user_cache() -> UserCache:
     return current_app.extensions["abbanoa_users"]
 

@@ -7,7 +7,7 @@ real client, not the proxy, and a client cannot forge its address past that hop.
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api.app import create_app
+from api import create_app
 
 app = create_app()
 app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)

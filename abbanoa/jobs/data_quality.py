@@ -118,7 +118,7 @@ def run(ctx: JobContext) -> JobOutcome:
                 source="data_quality",
                 source_id=None,
                 alert_type=row["problem"],
-                severity="medium" if row["problem"] == "stale_sensor" else "low",
+                severity=row["severity"],
                 payload={
                     "node_id": row["node_id"],
                     "metric": row["metric"],
@@ -127,6 +127,8 @@ def run(ctx: JobContext) -> JobOutcome:
                     "validity": float(row["validity"]),
                     "staleness_s": float(row["staleness_s"]),
                     "score": float(row["score"]),
+                    "longest_gap_s": float(row["longest_gap_s"]),
+                    "longest_flat_s": float(row["longest_flat_s"]),
                 },
             )
             alerts += new is not None

@@ -187,6 +187,9 @@ def _physics_events(network, hyd, leaks, episodes, series, times, main_meter, rn
                     f"{'burst' if leak.kind == 'burst' else 'leak growing'} at junction {leak.junction} "
                     f"(lat {lat}, lon {lon}) until repair"
                 ),
+                "junction": leak.junction,
+                "latitude": lat,
+                "longitude": lon,
             }
         )
     for episode in episodes:
@@ -212,6 +215,9 @@ def _physics_events(network, hyd, leaks, episodes, series, times, main_meter, rn
                     "magnitude": round(drop(worst), 3),
                     "unit": "bar",
                     "description": ("district feed valve shut, the district hangs on its tank (largest drop here)"),
+                    "junction": worst.element,
+                    "latitude": worst.latitude,
+                    "longitude": worst.longitude,
                 }
             )
         else:
@@ -238,6 +244,9 @@ def _physics_events(network, hyd, leaks, episodes, series, times, main_meter, rn
                         "magnitude": magnitude,
                         "unit": unit,
                         "description": text,
+                        "junction": probe.element,
+                        "latitude": probe.latitude,
+                        "longitude": probe.longitude,
                     }
                 )
     return events

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from abbanoa.repository import NotFound, ops
-from abbanoa.repository.common import parse_int
+from api.params import parse_int
 from api.routes import API_PREFIX, Param, route
 from api.security import engine, settings, tenant
 

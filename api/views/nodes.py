@@ -10,8 +10,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from abbanoa.metrics import METRICS
 from abbanoa.repository import InvalidParameter, nodes
-from abbanoa.repository.common import parse_bool, parse_time
-from api.app import count_cache
+from api.metrics import count_cache
+from api.params import parse_bool, parse_time
 from api.routes import API_PREFIX, Param, route
 from api.security import cache, engine, tenant
 from api.views.common import PAGINATION, TIME_WINDOW, pagination
