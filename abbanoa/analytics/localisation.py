@@ -110,8 +110,9 @@ def pressure_residuals(
     before = wide.index < onset
     local = wide.index.tz_convert(timezone)
     slot = local.hour * 60 + (local.minute // slot_minutes) * slot_minutes
-    days_seen = pd.Series(local.normalize()[before]).nunique()
-    if days_seen < MIN_TRAINING_DAYS or (~before).sum() == 0:
+    # the expected level of each local hour needs that hour on at least two days before
+    span = (onset - wide.index[before].min()) if before.any() else pd.Timedelta(0)
+    if span < pd.Timedelta(days=MIN_TRAINING_DAYS) or (~before).sum() == 0:
         return pd.DataFrame(columns=["departure", "relative", "z"])
     # expected level per logger and local hour: the median of the days before the onset
     expected = wide[before].groupby(slot[before]).median()
@@ -259,6 +260,8 @@ def rank_junctions(
     positions: dict[str, tuple[float, float]] | None = None,
     pipes_at: dict[str, list[str]] | None = None,
     top: int = 10,
+    leak_lps: float | None = None,
+    curvature: pd.DataFrame | None = None,
 ) -> Localisation | None:
     """Candidate junctions ranked by how well their leak signature explains the residuals.
 
@@ -269,7 +272,12 @@ def rank_junctions(
     tank's level; abbanoa.analytics.sensitivity.nuisance), projected out like the common
     offset, as many terms as the loggers allow (three loggers per fitted term). The score
     is the correlation of the leak signature with the residual once the nuisance terms are
-    projected out of both; None with fewer than three shared loggers."""
+    projected out of both. With `leak_lps` (the leak's size, l/s, from the district's
+    inflow: what the flow detectors measured) the signature's scale is fixed, and the score
+    is the share of the residual it explains (1 - SSE / |r|^2): the size then tells a
+    junction near the source from one far along the same branch, whose signatures
+    correlate alike; `curvature` (m per (l/s)^2) adds the second-order term of the
+    signature. None with fewer than three shared loggers."""
     loggers = [c for c in sensitivity.columns if c in residual_m.index and not pd.isna(residual_m[c])]
     if len(loggers) < 3:
         return None
@@ -292,6 +300,12 @@ def rank_junctions(
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = (s_p @ r_p) / (norm_s * norm_r)
     corr = np.nan_to_num(corr, nan=-1.0)
+    if leak_lps is not None and leak_lps > 0:
+        # sensitivity columns are m per l/s of leak
+        predicted = leak_lps * s
+        if curvature is not None:  # m per (l/s)^2
+            predicted = predicted + leak_lps**2 * curvature.loc[sensitivity.index, loggers].to_numpy(dtype=float)
+        corr = 1.0 - ((r_p[None, :] - project(predicted)) ** 2).sum(axis=1) / norm_r**2
     # leak size that best fits (least squares scale of the signature, >= 0), in model units
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = np.clip((s_p @ r_p) / (norm_s**2), 0, None)
@@ -330,7 +344,12 @@ def rank_junctions(
         centre=centre,
         radius_m=radius,
         pipes=list((pipes_at or {}).get(names[order[0]], [])),
-        details={"loggers": len(loggers), "candidates": len(names)},
+        details={
+            "loggers": len(loggers),
+            "candidates": len(names),
+            "score": "explained share" if leak_lps else "correlation",
+            "leak_lps": leak_lps,
+        },
     )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 DEFAULT_LEAK_LPS = 2.0
+LARGE_LEAK_FACTOR = 5.0  # the second leak size of the matrix, x DEFAULT_LEAK_LPS
 DEMAND_STEP = 0.10  # a nuisance term: +10 % demand at every junction
 TANK_STEP_M = 0.5  # nuisance terms: each tank's level 0.5 m higher (a draining tank moves its whole zone)
 MIN_PRESSURE_M = 1.0
@@ -28,6 +29,7 @@ MIN_PRESSURE_M = 1.0
 @dataclass
 class Sensitivity:
     matrix: pd.DataFrame  # candidate junction x logger junction: m per l/s of leak (negative = drop)
+    curvature: pd.DataFrame  # the same, m per (l/s)^2: dp(q) = matrix q + curvature q^2
     demand_response: pd.Series  # logger junction: m for +DEMAND_STEP of district demand
     tank_response: pd.DataFrame  # logger junction x tank: m for +TANK_STEP_M of the tank's level
     base_pressure_m: pd.Series  # logger junction: m at base demand
@@ -92,12 +94,27 @@ def sensitivity_matrix(
 
             base_all = solve(logger_idx + cand_idx)
             base, base_cand = base_all[: len(loggers)], base_all[len(loggers) :]
-            rows = np.empty((len(candidates), len(loggers)))
+            # two leak sizes per candidate: dp(q) = a q + b q^2 (head loss grows faster than
+            # the flow, Hazen-Williams q^1.852), so a large burst is not read as a nearer leak
+            sizes = (leak_lps, LARGE_LEAK_FACTOR * leak_lps)
+            change = np.empty((2, len(candidates), len(loggers)))
+            delivered = np.empty((2, len(candidates)))
             for k, (i, p0) in enumerate(zip(cand_idx, base_cand, strict=True)):
                 original = en.ENgetnodevalue(i, EN.EMITTER)
-                en.ENsetnodevalue(i, EN.EMITTER, original + leak_lps / max(p0, MIN_PRESSURE_M) ** exponent)
-                rows[k] = (solve(logger_idx) - base) / leak_lps
+                for m, size in enumerate(sizes):
+                    coefficient = size / max(p0, MIN_PRESSURE_M) ** exponent
+                    en.ENsetnodevalue(i, EN.EMITTER, original + coefficient)
+                    after = solve(logger_idx + [i])
+                    # the flow the orifice delivered at the pressure it left
+                    delivered[m, k] = max(coefficient * max(after[-1], 0.0) ** exponent, 1e-6)
+                    change[m, k] = after[:-1] - base
                 en.ENsetnodevalue(i, EN.EMITTER, original)
+            q1, q2 = delivered[0][:, None], delivered[1][:, None]
+            # solve a q1 + b q1^2 = dp1, a q2 + b q2^2 = dp2 per entry
+            det = q1 * q2**2 - q2 * q1**2
+            det = np.where(np.abs(det) < 1e-12, 1e-12, det)
+            rows = (change[0] * q2**2 - change[1] * q1**2) / det
+            curvature = (q1 * change[1] - q2 * change[0]) / det
             junctions = [en.ENgetnodeindex(n) for n in wn.junction_name_list]
             demands = [en.ENgetnodevalue(i, EN.BASEDEMAND) for i in junctions]
             for i, q in zip(junctions, demands, strict=True):
@@ -119,6 +136,7 @@ def sensitivity_matrix(
             en.ENclose()
     return Sensitivity(
         matrix=pd.DataFrame(rows, index=candidates, columns=loggers),
+        curvature=pd.DataFrame(curvature, index=candidates, columns=loggers),
         demand_response=pd.Series(response, index=loggers),
         tank_response=pd.DataFrame(tanks, index=loggers, columns=list(tanks)),
         base_pressure_m=pd.Series(base, index=loggers),

@@ -145,7 +145,9 @@ def import_model(
             repo.save_model(conn, model)
         else:
             conn.execute(
-                sa.text("UPDATE network_models SET positions = CAST(:p AS jsonb), imported_at = :now WHERE district_id = :d"),
+                sa.text(
+                    "UPDATE network_models SET positions = CAST(:p AS jsonb), imported_at = :now WHERE district_id = :d"
+                ),
                 {"p": _json(model["positions"]), "now": now, "d": district_id},
             )
     return ModelSummary(str(path), district_id, len(junctions), len(candidates), len(loggers), computed, seconds)

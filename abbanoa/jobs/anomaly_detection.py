@@ -16,6 +16,7 @@ from abbanoa.analytics.config import DetectorConfig
 from abbanoa.analytics.episodes import EPISODE_GAP_H, SEVERITIES, build_episodes
 from abbanoa.analytics.inflow import district_inflow
 from abbanoa.analytics.night_flow import minimum_night_flow, rising_night_flow
+from abbanoa.jobs import leak_localisation
 from abbanoa.jobs.base import JobContext, JobOutcome
 
 log = logging.getLogger(__name__)
@@ -362,6 +363,7 @@ def run(ctx: JobContext) -> JobOutcome:
             episodes = decide(data, config, now, now - dt.timedelta(hours=window_h))
         alerts = store_episodes(conn, episodes, now)
     published = publish_pending(ctx.engine, ctx.settings, now)
+    localised = leak_localisation.after_tick(ctx.engine, now, ctx.settings.timezone)
     return JobOutcome(
         rows=len(episodes),
         details={
@@ -370,6 +372,7 @@ def run(ctx: JobContext) -> JobOutcome:
             "episodes": len(episodes),
             "alerts": len(alerts),
             "published": published,
+            "localised": localised,
         },
     )
 

@@ -48,3 +48,14 @@ def localise(conn: sa.Connection, now: dt.datetime, timezone: str, updated_since
             stored += 1
     log.info("localised %d leak-type anomalies (%d rows)", len(anomalies), stored)
     return stored
+
+
+def after_tick(engine, now: dt.datetime, timezone: str) -> int | None:
+    """The detection job's one call: localise what this tick stored, in its own transaction,
+    so that a failure here never loses the tick's anomalies (logged; None = failed)."""
+    try:
+        with engine.begin() as conn:
+            return localise(conn, now, timezone, updated_since=now)
+    except Exception:  # a localisation bug or a bad model must not fail detection
+        log.exception("leak localisation failed; the anomalies are stored without it")
+        return None

@@ -31,9 +31,7 @@ def status_of(conn: sa.Connection, key: str, target: str) -> str | None:
     ).scalar()
 
 
-def record(
-    conn: sa.Connection, key: str, target: str, status: str, http_status: int | None, error: str | None
-) -> None:
+def record(conn: sa.Connection, key: str, target: str, status: str, http_status: int | None, error: str | None) -> None:
     """The claimed attempt's result; the claim is released."""
     conn.execute(
         sa.text(
