@@ -425,12 +425,24 @@ BAR_PER_M = 0.0980665  # 1 m of water head = rho g h = 0.0980665 bar
 MODES = 3  # the loggers' usual joint movements projected out before matching (chosen on the suite)
 
 
-def model_frames(model: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The stored sensitivity (JSON) -> (candidate x logger junction matrix, nuisance terms)."""
+def model_frames(model: dict) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
+    """The stored sensitivity (JSON) -> (candidate x logger junction matrix, its second-order
+    term, nuisance terms)."""
     sens = model["sensitivity"]
     matrix = pd.DataFrame(sens["matrix"], index=model["candidates"], columns=sens["loggers"])
+    curvature = None
+    if sens.get("curvature") is not None:
+        curvature = pd.DataFrame(sens["curvature"], index=model["candidates"], columns=sens["loggers"])
     nuisance = pd.DataFrame(sens["nuisance"]["values"], index=sens["loggers"], columns=sens["nuisance"]["columns"])
-    return matrix, nuisance
+    return matrix, curvature, nuisance
+
+
+def leak_flow(observed: float | None, expected: float | None) -> float | None:
+    """The leak's size (l/s) an inflow anomaly measured: observed minus expected, when positive."""
+    if observed is None or expected is None or pd.isna(observed) or pd.isna(expected):
+        return None
+    excess = float(observed) - float(expected)
+    return excess if excess > 0 else None
 
 
 def localise_event(
@@ -440,10 +452,12 @@ def localise_event(
     positions: dict[str, tuple[float, float]],
     timezone: str,
     model: dict | None = None,
+    leak_lps: float | None = None,
 ) -> list[Localisation]:
     """Both answers for one leak-type event: the loggers' ranking, and with a stored model
     (loggers: node_id -> junction, candidates, sensitivity, positions, pipes_at) the
-    junctions' ranking. pressure: node_id, ts, value (bar) of the district's loggers."""
+    junctions' ranking. pressure: node_id, ts, value (bar) of the district's loggers;
+    leak_lps: the leak's flow the inflow detectors measured (l/s), None when unknown."""
     reference = "step" if anomaly_type in STEP_TYPES else "days"
     out = []
     by_logger = rank_loggers(pressure, onset, positions, timezone, reference=reference)
@@ -457,7 +471,7 @@ def localise_event(
     res = pressure_residuals(as_junction, onset, timezone, reference=reference)
     if len(res) < 3:
         return out
-    matrix, nuisance = model_frames(model)
+    matrix, curvature, nuisance = model_frames(model)
     modes = residual_modes(as_junction, onset, timezone, modes=MODES)
     terms = pd.concat([modes, nuisance], axis=1) if not modes.empty else nuisance
     by_model = rank_junctions(
@@ -466,6 +480,8 @@ def localise_event(
         nuisance=terms,
         positions={k: tuple(v) for k, v in model.get("positions", {}).items()},
         pipes_at=model.get("pipes_at"),
+        leak_lps=leak_lps,
+        curvature=curvature,
     )
     if by_model is not None:
         by_model.details["model_fingerprint"] = model.get("fingerprint")

@@ -132,6 +132,7 @@ def import_model(
             sensitivity={
                 "loggers": columns,
                 "matrix": matrix.matrix.round(7).to_numpy().tolist(),
+                "curvature": matrix.curvature.round(9).to_numpy().tolist(),
                 "nuisance": {"columns": list(terms.columns), "values": terms.round(7).to_numpy().tolist()},
                 "leak_lps": matrix.leak_lps,
             },

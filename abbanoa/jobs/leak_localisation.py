@@ -42,7 +42,11 @@ def localise(conn: sa.Connection, now: dt.datetime, timezone: str, updated_since
         )
         pressure = pd.DataFrame(rows, columns=["node_id", "ts", "value"])
         model = models.get(anomaly["district_id"])
-        for result in loc.localise_event(pressure, onset, anomaly["anomaly_type"], positions, timezone, model):
+        excess = loc.leak_flow(anomaly["observed_value"], anomaly["expected_value"])
+        results = loc.localise_event(
+            pressure, onset, anomaly["anomaly_type"], positions, timezone, model, leak_lps=excess
+        )
+        for result in results:
             fingerprint = model["fingerprint"] if model and result.method == "hydraulic_model" else None
             repo.save_localisation(conn, anomaly, result.as_json(), now, fingerprint)
             stored += 1

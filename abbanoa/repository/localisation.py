@@ -72,7 +72,8 @@ def leak_anomalies(
     localisation is missing, was computed for another onset, or before its window was full."""
     rows = conn.execute(
         sa.text(
-            "SELECT a.anomaly_id, a.tenant_id, a.district_id, a.anomaly_type, a.start_ts, a.end_ts"
+            "SELECT a.anomaly_id, a.tenant_id, a.district_id, a.anomaly_type, a.start_ts, a.end_ts,"
+            " a.observed_value, a.expected_value"
             " FROM anomalies a WHERE a.anomaly_type = ANY(:types) AND a.district_id IS NOT NULL"
             " AND a.status <> 'resolved' AND a.updated_at >= :since AND NOT EXISTS ("
             "  SELECT 1 FROM anomaly_localisations l WHERE l.anomaly_id = a.anomaly_id AND l.onset = a.start_ts"
