@@ -26,6 +26,7 @@ from abbanoa.analytics.detection import (
     merge_gap,
 )
 from abbanoa.analytics.episodes import build_episodes
+from abbanoa.jobs import leak_localisation
 from abbanoa.jobs.base import JobContext, JobOutcome
 from abbanoa.repository import anomalies_store, baselines, readings
 
@@ -172,6 +173,7 @@ def run(ctx: JobContext) -> JobOutcome:
         alerts = store_episodes(conn, episodes, now)
         workflow = anomaly_store.apply_workflow(conn, now)  # auto-resolve, leak estimates (issue 16)
     published = publish_pending(ctx.engine, ctx.settings, now)
+    localised = leak_localisation.after_tick(ctx.engine, now, ctx.settings.timezone)
     return JobOutcome(
         rows=len(episodes),
         details={
@@ -182,6 +184,7 @@ def run(ctx: JobContext) -> JobOutcome:
             "alerts": len(alerts),
             "published": published,
             **workflow,
+            "localised": localised,
         },
     )
 

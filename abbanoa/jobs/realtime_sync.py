@@ -24,7 +24,7 @@ from abbanoa import faults
 from abbanoa.jobs import latest, loading, registry_sync
 from abbanoa.jobs.base import JobContext, JobOutcome
 from abbanoa.repository import sync_state
-from abbanoa.stores.bigquery import array_param, param
+from abbanoa.stores.bigquery import param
 
 WATERMARK = "realtime_sync"
 LEDGER_WATERMARK = "realtime_sync_ledger"
