@@ -33,8 +33,9 @@ def test_strong_production_settings_are_accepted():
     [
         ("JWT_SECRET", "", "must be set"),
         ("JWT_SECRET", "change-me-to-32-or-more-random-characters", "placeholder"),
-        ("JWT_SECRET", "prod-CHANGEME-" + secrets.token_urlsafe(40), "placeholder"),
-        ("JWT_SECRET", secrets.token_hex(16), "entropy"),  # 32 hex characters: 16 bytes
+        # fixed values: xdist workers must collect the same test ids
+        ("JWT_SECRET", "prod-CHANGEME-" + "Vb3kQ9zXw1Lr7tYp0sMn4eHj8uGc2aFd6iKo5RqTyWx", "placeholder"),
+        ("JWT_SECRET", "9f86d081884c7d659a2feaa0c55ad015", "entropy"),  # 32 hex characters: 16 bytes
         ("JWT_SECRET", "ab" * 40, "entropy"),  # long, but two characters repeated
         ("DATABASE_URL", "postgresql+pg8000://app@10.0.0.3:5432/abbanoa?sslmode=verify-ca", "no password"),
         ("DATABASE_URL", "postgresql+pg8000://app:pw@10.0.0.3:5432/abbanoa", "sslmode=prefer"),
