@@ -33,9 +33,15 @@ def _bearer(response) -> dict:
 # --- 18.1 login rate limits -------------------------------------------------------------
 
 
-def test_a_forged_x_forwarded_for_does_not_reset_the_login_limit(client, make_user, data):
-    # given no proxy configured (TRUSTED_PROXY_HOPS=0), a client rotating its own X-Forwarded-For
+def test_a_forged_x_forwarded_for_does_not_reset_the_login_limit(database, api_db, make_user, data):
+    # given the app as gunicorn serves it (api/wsgi.py), no proxy configured (TRUSTED_PROXY_HOPS=0)
+    import importlib
+
+    import api.wsgi
+
+    client = importlib.reload(api.wsgi).app.test_client()
     user = make_user("viewer")
+    # when a client rotates its own X-Forwarded-For
     codes = []
     for i in range(8):
         response = client.post(
