@@ -33,9 +33,8 @@ def test_strong_production_settings_are_accepted():
     [
         ("JWT_SECRET", "", "must be set"),
         ("JWT_SECRET", "change-me-to-32-or-more-random-characters", "placeholder"),
-        # fixed values: xdist workers must collect the same test ids
-        ("JWT_SECRET", "prod-CHANGEME-" + "Vb3kQ9zXw1Lr7tYp0sMn4eHj8uGc2aFd6iKo5RqTyWx", "placeholder"),
-        ("JWT_SECRET", "9f86d081884c7d659a2feaa0c55ad015", "entropy"),  # 32 hex characters: 16 bytes
+        ("JWT_SECRET", "prod-CHANGEME-Qx7vJm2kR9tLp4sWz8nBc3yHd6fGa1eUo5iKq0rTjXlM", "placeholder"),
+        ("JWT_SECRET", "9f3c2a7e5b1d4f60a8c2e7b9d1f3a5c7", "entropy"),  # 32 hex characters: 16 bytes
         ("JWT_SECRET", "ab" * 40, "entropy"),  # long, but two characters repeated
         ("DATABASE_URL", "postgresql+pg8000://app@10.0.0.3:5432/abbanoa?sslmode=verify-ca", "no password"),
         ("DATABASE_URL", "postgresql+pg8000://app:pw@10.0.0.3:5432/abbanoa", "sslmode=prefer"),
