@@ -46,7 +46,7 @@ def quality_alerts(quality: pd.DataFrame, latest: pd.DataFrame, registry: pd.Dat
                 "tenant_id": tenant,
                 "idempotency_key": f"dq:{row['node_id']}:{row['metric']}:{row['day']}:{row['problem']}",
                 "alert_type": row["problem"],
-                "severity": "medium" if row["problem"] == "stale_sensor" else "low",
+                "severity": row["severity"],
                 "payload": {
                     "node_id": row["node_id"],
                     "metric": row["metric"],
@@ -55,6 +55,8 @@ def quality_alerts(quality: pd.DataFrame, latest: pd.DataFrame, registry: pd.Dat
                     "validity": float(row["validity"]),
                     "staleness_s": float(row["staleness_s"]),
                     "score": float(row["score"]),
+                    "longest_gap_s": float(row["longest_gap_s"]),
+                    "longest_flat_s": float(row["longest_flat_s"]),
                 },
             }
         )

@@ -26,6 +26,7 @@ from abbanoa.analytics.detection import (
     merge_gap,
 )
 from abbanoa.analytics.episodes import build_episodes
+from abbanoa.jobs import leak_localisation
 from abbanoa.jobs.base import JobContext, JobOutcome
 from abbanoa.repository import anomalies_store, baselines, readings
 
@@ -153,6 +154,7 @@ def store_episodes(conn: sa.Connection, episodes: pd.DataFrame, now: dt.datetime
 
 def run(ctx: JobContext) -> JobOutcome:
     from abbanoa.alerts.publish import publish_pending
+    from abbanoa.repository import anomalies as anomaly_store
 
     config = DetectorConfig.from_settings(ctx.settings)
     now = ctx.now
@@ -169,7 +171,9 @@ def run(ctx: JobContext) -> JobOutcome:
             data, learnt = gather_for(conn, config, now, window_h)
             episodes = decide(data, config, now, since)
         alerts = store_episodes(conn, episodes, now)
+        workflow = anomaly_store.apply_workflow(conn, now)  # auto-resolve, leak estimates (issue 16)
     published = publish_pending(ctx.engine, ctx.settings, now)
+    localised = leak_localisation.after_tick(ctx.engine, now, ctx.settings.timezone)
     return JobOutcome(
         rows=len(episodes),
         details={
@@ -179,6 +183,8 @@ def run(ctx: JobContext) -> JobOutcome:
             "episodes": len(episodes),
             "alerts": len(alerts),
             "published": published,
+            **workflow,
+            "localised": localised,
         },
     )
 
