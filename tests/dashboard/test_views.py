@@ -96,9 +96,10 @@ def test_run_now_is_for_admins_only_and_job_runs_for_operators(dashboard_data, l
     assert "Job runs are visible to operators and admins." in texts(viewer)
     admin = view("performance", login("admin"))
     assert "Run now" in [b.label for b in admin.button]
-    runs = admin.dataframe[0].value
-    assert runs.loc["cache_refresh", "status"] == "failed"
-    assert runs.loc["realtime_sync", "rows_processed"] == 72
+    runs = admin.dataframe[0].value.set_index("Job")
+    assert runs.loc["cache_refresh", "Status"] == "failed"
+    assert runs.loc["realtime_sync", "Rows"] == "72"
+    assert runs.loc["realtime_sync", "Error"] == "—"  # not "None"
 
 
 def test_fallback_mode_says_which_features_need_the_operational_stores(dashboard_data, login):
