@@ -46,6 +46,9 @@ locals {
     PARTITIONS_AHEAD_DAYS  = tostring(var.partitions_ahead_days)
     LOG_LEVEL              = var.log_level
     JOB_NAME               = "" # the scheduled_function module sets each function's own
+    EARLIEST_READING_TIME  = var.earliest_reading_time
+    BIGQUERY_DEADLINE_S    = tostring(var.bigquery_deadline_s)
+    FAULT_KILL_AT          = "" # the fault suite's kill points; refused in production
   }
   # ... and the secret ones, from Secret Manager (settings validation requires JWT_SECRET in
   # production, so every service gets it).

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from abbanoa.analytics import kpi, water_balance
+from abbanoa.reports import safe
 
 CSV_COLUMNS = (
     "day",
@@ -90,7 +91,7 @@ def to_csv(data: ReportData) -> bytes:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS)
     writer.writeheader()
-    writer.writerows(rows(data))
+    writer.writerows(safe.row(r) for r in rows(data))
     return buf.getvalue().encode()
 
 
@@ -102,12 +103,12 @@ def to_excel(data: ReportData) -> bytes:
     ws.title = "daily"
     ws.append(list(CSV_COLUMNS))
     for r in rows(data):
-        ws.append([r[c] for c in CSV_COLUMNS])
+        safe.append_row(ws, [r[c] for c in CSV_COLUMNS])
     an = wb.create_sheet("anomalies")
     cols = ["anomaly_id", "severity", "status", "anomaly_type", "node_id", "metric", "start_ts", "end_ts"]
     an.append(cols)
     for a in data.anomalies:
-        an.append([_export_time(a.get(c), data.timezone) if c.endswith("_ts") else a.get(c) for c in cols])
+        safe.append_row(an, [_export_time(a.get(c), data.timezone) if c.endswith("_ts") else a.get(c) for c in cols])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -62,7 +62,15 @@ def list_anomalies(
         ),
         p,
     ).all()
-    return page(limit, offset, total, [row_dict(r) for r in rows])
+    return page(limit, offset, total, with_localisation(conn, tenant_id, [row_dict(r) for r in rows]))
+
+
+def with_localisation(conn: sa.Connection, tenant_id: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each anomaly with `localisation`: its ranked places, area and method (issue 20), [] if none."""
+    from abbanoa.repository.localisation import localisations_for
+
+    found = localisations_for(conn, tenant_id, [item["anomaly_id"] for item in items])
+    return [dict(item, localisation=found.get(item["anomaly_id"], [])) for item in items]
 
 
 def get_anomaly(conn: sa.Connection, tenant_id: str, anomaly_id: int) -> dict[str, Any]:

@@ -56,3 +56,55 @@ def webhook():
     yield make
     for hook in made:
         hook.close()
+
+
+class StubBigQuery:
+    """A loopback HTTP server standing where BigQuery should be: `mode` "500" answers every
+    request with HTTP 500, "hang" accepts the request and never answers."""
+
+    def __init__(self, mode: str):
+        stub = self
+        self.requests = 0
+        self.release = threading.Event()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _any(self):
+                stub.requests += 1
+                if mode == "hang":
+                    stub.release.wait(300)
+                    return
+                body = b'{"error": {"code": 500, "message": "backend error", "status": "INTERNAL"}}'
+                self.send_response(500)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any  # noqa: N815
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.block_on_close = False
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def stub_bigquery():
+    made = []
+
+    def make(mode: str) -> StubBigQuery:
+        made.append(StubBigQuery(mode))
+        return made[-1]
+
+    yield make
+    for stub in made:
+        stub.close()
