@@ -83,7 +83,7 @@ COLUMN_LABELS = {
     "points": "Points",
     "mae": "Mean absolute error",
     "mape": "Mean absolute % error",
-    "coverage": "Interval coverage [%]",
+    "coverage": "Interval coverage (share)",
     "scored_at": "Scored",
     "assigned_to": "Assigned to",
     "estimated_flow_l_s": "Estimated flow [l/s]",
