@@ -27,12 +27,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--tenant", default=None, help="tenant the data belongs to (default: DEFAULT_TENANT)")
     parser.add_argument("--chunk-rows", type=_positive, default=None, help="rows validated and loaded at a time")
+    parser.add_argument(
+        "--corrections",
+        action="store_true",
+        help="the files correct readings already imported: a changed value replaces the old one "
+        "(audited in reading_corrections: old value, new value, who, when); otherwise it is a duplicate",
+    )
+    parser.add_argument("--by", default=None, help="who makes the corrections (default: the OS user name)")
 
 
 def run(args: argparse.Namespace, settings) -> int:
+    from abbanoa.errors import AbbanoaError
     from abbanoa.ingest.importer import import_paths
 
-    summary = import_paths(args.paths, settings, args.tenant, chunk_rows=args.chunk_rows)
+    try:
+        summary = import_paths(
+            args.paths,
+            settings,
+            args.tenant,
+            chunk_rows=args.chunk_rows,
+            corrections=args.corrections,
+            corrected_by=args.by,
+        )
+    except AbbanoaError:
+        raise
+    except Exception as exc:  # one line, never a traceback; the files' quarantine rows were rolled back
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        raise AbbanoaError(f"import failed: {type(exc).__name__}: {first}") from exc
     for line in summary.lines():
         print(line)
     return 0

@@ -178,7 +178,8 @@ def validate_readings(
     rejected = frame.loc[bad, keep].copy()
     rejected["reason"] = reason[bad]
     rejected["detail"] = [
-        _detail(r, frame.loc[i], v, now, first) for i, r, v in zip(frame.index[bad], reason[bad], value[bad], strict=True)
+        _detail(r, frame.loc[i], v, now, first)
+        for i, r, v in zip(frame.index[bad], reason[bad], value[bad], strict=True)
     ]
     return Checked(valid=valid.reset_index(drop=True), rejected=rejected.reset_index(drop=True))
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from abbanoa.jobs import loading, realtime_sync
+from abbanoa.jobs import realtime_sync
 from abbanoa.jobs.runner import run_job
 from abbanoa.repository import sync_state
 from abbanoa.stores.bigquery import Warehouse
