@@ -256,9 +256,8 @@ SECURE_SSLMODES = ("verify-ca", "verify-full")
 def secret_bits(secret: str) -> float:
     """Entropy estimate of a key, in bits: its length times the bits per character of the
     smallest alphabet it is written in (hex 4, base64 6, other printable text 6.5); a key of
-    fewer than 8 distinct characters counts log2(distinct) per character (repetition, e.g.
-    "abab..."). A random 64-digit hex key often lacks one or two of the 16 digits: it is not
-    repetitive and keeps its 4 bits per character."""
+    fewer than 8 distinct characters counts log2(distinct) per character (repetition; a
+    random hex key of 64 characters has 8 or more distinct ones but with odds below 1e-30)."""
     import math
     import string
 
