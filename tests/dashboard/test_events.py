@@ -141,3 +141,28 @@ def test_a_published_alert_reaches_an_open_event_stream_within_seconds(
     assert (dt.datetime.now(dt.UTC) - started).total_seconds() < 10
     replay = requests.get(f"{api_server}/api/v1/events?after=0", headers=h, timeout=10).json()
     assert [e["type"] for e in replay["items"]] == ["burst"] and replay["newest"] == received[0]["alert_id"]
+
+
+def test_district_outlines_enclose_their_nodes_and_the_map_pins_open_events():
+    import pandas as pd
+    from matplotlib.path import Path as Polygon
+
+    from dashboard import transforms
+    from dashboard.views.overview import network_map
+
+    nodes = [
+        {"node_id": f"N{i}", "district_id": d, "latitude": 39.2 + dy, "longitude": 9.1 + dx}
+        for i, (d, dx, dy) in enumerate([("A", 0, 0), ("A", 0.01, 0), ("A", 0, 0.01), ("B", 0.05, 0.05)])
+    ]
+    outlines = transforms.district_outlines(nodes)
+    assert set(outlines) == {"A", "B"}  # a one-node district still gets an outline
+    for n in nodes:
+        assert Polygon(outlines[n["district_id"]]).contains_point((n["longitude"], n["latitude"]))
+    located = pd.DataFrame([{**n, "name": n["node_id"], "node_type": "pressure_logger", "state": "ok",
+                             "latest": "", "pressure": 3.0} for n in nodes])  # fmt: skip
+    fig = network_map(nodes, located, [{"anomaly_id": 7, "node_id": "N1", "anomaly_type": "burst", "severity": "high"}],
+                      located.to_dict("records"))  # fmt: skip
+    names = [t.name for t in fig.data]
+    assert names[:2] == ["district A", "district B"] and "pressure [bar]" in names and "open event" in names
+    pin = next(t for t in fig.data if t.name == "open event")
+    assert (pin.x[0], pin.y[0]) == (9.11, 39.2)
