@@ -17,6 +17,10 @@ API_PORT=${API_PORT:-8000}
 DASHBOARD_PORT=${DASHBOARD_PORT:-8501}
 FUNCTIONS_PORT=${FUNCTIONS_PORT:-8081}
 NOTIFIER_PORT=${NOTIFIER_PORT:-8082}
+# a local webhook receiver stands in for the utility's paging system: the notifier delivers
+# every alert to it (received alerts: http://127.0.0.1:$WEBHOOK_PORT/ and .local/log/webhook-received.jsonl)
+WEBHOOK_PORT=${WEBHOOK_PORT:-8083}
+export ALERT_WEBHOOK_URLS=${ALERT_WEBHOOK_URLS:-http://127.0.0.1:$WEBHOOK_PORT/alerts}
 export API_URL=${API_URL:-http://127.0.0.1:$API_PORT}
 
 step() { printf '\n== %s\n' "$*"; }
@@ -51,7 +55,7 @@ step "initial load BigQuery -> PostgreSQL, then the analytics jobs once"
 # detection over the whole simulated history once (the 15-minute job looks at the last
 # hours only), so the anomalies view shows what the weeks contained
 "$PY" -m abbanoa run-job anomaly_detection --param window_hours=$((DAYS * 24))
-"$PY" -m abbanoa run-job network_efficiency --param month=true  # the month row too, whatever the minute
+"$PY" -m abbanoa run-job network_efficiency  # backfills every stored day and month once
 for job in data_quality quality_compliance demand_forecast cache_refresh; do
   "$PY" -m abbanoa run-job "$job"
 done
@@ -81,6 +85,8 @@ start() { launch pids "$@"; }
 start_aux() { launch aux "$@"; }
 
 step "serving"
+start webhook "$PY" -c "from pathlib import Path; from abbanoa.demo import webhook_receiver; \
+webhook_receiver($WEBHOOK_PORT, Path('.local/log/webhook-received.jsonl')).serve_forever()"
 start functions "$BIN/functions-framework" --source functions/main.py --target job_pubsub \
   --signature-type cloudevent --host 127.0.0.1 --port "$FUNCTIONS_PORT"
 start notifier "$BIN/functions-framework" --source functions/main.py --target notify_alert \
@@ -98,6 +104,7 @@ cat <<MSG
 
   Dashboard  http://localhost:$DASHBOARD_PORT
   API        $API_URL/api/v1/openapi.json
+  Alerts     http://127.0.0.1:$WEBHOOK_PORT/  (the local webhook receiver the notifier delivers to)
   Logins     .local/demo-credentials.json (printed above by seed-demo)
 
   Ctrl-C stops the demo; \`make stop\` stops the emulators.

@@ -166,3 +166,21 @@ def test_district_outlines_enclose_their_nodes_and_the_map_pins_open_events():
     assert names[:2] == ["district A", "district B"] and "pressure [bar]" in names and "open event" in names
     pin = next(t for t in fig.data if t.name == "open event")
     assert (pin.x[0], pin.y[0]) == (9.11, 39.2)
+
+
+def test_the_demo_webhook_receiver_records_what_the_notifier_delivers(db, settings, tmp_path):
+    from abbanoa.alerts import notifier
+    from abbanoa.demo import webhook_receiver
+
+    server = webhook_receiver(0, tmp_path / "received.jsonl")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        target = f"http://127.0.0.1:{server.server_port}/alerts"
+        body = {"idempotency_key": "demo-burst-1", "type": "burst", "severity": "critical", "node_id": "N1"}
+        assert notifier.deliver(body, {}, settings.with_(alert_webhook_urls=(target,))) == {target: "delivered"}
+        lines = (tmp_path / "received.jsonl").read_text().splitlines()
+        assert [json.loads(x)["alert"]["alert"]["idempotency_key"] for x in lines] == ["demo-burst-1"]
+        assert "1 alert(s) received" in requests.get(f"http://127.0.0.1:{server.server_port}/", timeout=5).text
+    finally:
+        server.shutdown()
