@@ -117,6 +117,7 @@ class DataSource:
     def comment(self, anomaly_id: int, text: str) -> dict: ...
     def history(self, anomaly_id: int) -> dict: ...
     def events(self, after: int = 0) -> dict: ...
+    def quarantine(self, start: dt.datetime, end: dt.datetime) -> dict: ...
     def efficiency(self, district_id: str, period: str, start: dt.datetime, end: dt.datetime) -> dict: ...
     def quality(self, start: dt.date, end: dt.date) -> dict: ...
     def forecast(self, node_id: str, metric: str) -> dict: ...
@@ -203,6 +204,9 @@ class ApiSource(DataSource):
 
     def events(self, after=0):
         return self._call("GET", "/events", after=after)
+
+    def quarantine(self, start, end):
+        return self._call("GET", "/quarantine", **{"from": _iso(start), "to": _iso(end)})
 
     def efficiency(self, district_id, period, start, end):
         return self._call(
@@ -379,6 +383,12 @@ class HybridSource(DataSource):
 
         return self._read(both)
 
+    def quarantine(self, start, end):
+        from abbanoa.repository import nodes
+
+        self._role("operator")
+        return self._read(nodes.quarantine, start, end)
+
     def efficiency(self, district_id, period, start, end):
         from abbanoa.repository import network
 
@@ -509,7 +519,7 @@ class FallbackSource(DataSource):
         raise Unavailable(OPERATIONAL)
 
     summary = latest = anomalies = acknowledge = resolve = efficiency = quality = forecast = _unavailable
-    reopen = assign = comment = history = events = _unavailable
+    reopen = assign = comment = history = events = quarantine = _unavailable
     job_runs = job_run = run_job = districts = _unavailable
 
 

@@ -184,3 +184,34 @@ def test_the_demo_webhook_receiver_records_what_the_notifier_delivers(db, settin
         assert "1 alert(s) received" in requests.get(f"http://127.0.0.1:{server.server_port}/", timeout=5).text
     finally:
         server.shutdown()
+
+
+def test_the_quarantine_is_visible_per_tenant_with_its_reasons(dashboard_data, login, api_db, api_server):
+    from tests.dashboard.test_views import texts, view
+
+    with api_db.begin() as conn:
+        for tenant, reason, n in (("abbanoa", "non_numeric", 2), ("abbanoa", "unknown_node", 1), ("other", "x", 5)):
+            for i in range(n):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO quarantine (tenant_id, source, line_no, reason, detail, raw, fingerprint) "
+                        "VALUES (:t, 'readings.csv', :i, :r, 'value is not a number', '=1+1,N1', :f)"
+                    ),
+                    {"t": tenant, "i": i, "r": reason, "f": f"{tenant}-{reason}-{i}"},
+                )
+    try:
+        session = login("operator", mode="api")
+        at = view("quality", session)
+        assert not at.exception, [e.value for e in at.exception]
+        assert "3 row(s) set aside: non numeric 2 · unknown node 1" in texts(at)
+        table = at.dataframe[-1].value
+        assert set(table["Reason"]) == {"non_numeric", "unknown_node"} and len(table) == 3
+        viewer = requests.get(
+            f"{api_server}/api/v1/quarantine",
+            headers={"Authorization": f"Bearer {login('viewer', mode='api')['token']}"},
+            timeout=10,
+        )
+        assert viewer.status_code == 403  # fmt: skip
+    finally:
+        with api_db.begin() as conn:
+            conn.execute(sa.text("DELETE FROM quarantine"))
