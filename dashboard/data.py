@@ -118,6 +118,7 @@ class DataSource:
     def history(self, anomaly_id: int) -> dict: ...
     def events(self, after: int = 0) -> dict: ...
     def quarantine(self, start: dt.datetime, end: dt.datetime) -> dict: ...
+    def pipes(self) -> list[dict]: ...
     def efficiency(self, district_id: str, period: str, start: dt.datetime, end: dt.datetime) -> dict: ...
     def quality(self, start: dt.date, end: dt.date) -> dict: ...
     def forecast(self, node_id: str, metric: str) -> dict: ...
@@ -207,6 +208,9 @@ class ApiSource(DataSource):
 
     def quarantine(self, start, end):
         return self._call("GET", "/quarantine", **{"from": _iso(start), "to": _iso(end)})
+
+    def pipes(self):
+        return self._call("GET", "/network/pipes")["items"]
 
     def efficiency(self, district_id, period, start, end):
         return self._call(
@@ -389,6 +393,11 @@ class HybridSource(DataSource):
         self._role("operator")
         return self._read(nodes.quarantine, start, end)
 
+    def pipes(self):
+        from abbanoa.repository import network
+
+        return self._read(network.pipes)
+
     def efficiency(self, district_id, period, start, end):
         from abbanoa.repository import network
 
@@ -519,7 +528,7 @@ class FallbackSource(DataSource):
         raise Unavailable(OPERATIONAL)
 
     summary = latest = anomalies = acknowledge = resolve = efficiency = quality = forecast = _unavailable
-    reopen = assign = comment = history = events = quarantine = _unavailable
+    reopen = assign = comment = history = events = quarantine = pipes = _unavailable
     job_runs = job_run = run_job = districts = _unavailable
 
 

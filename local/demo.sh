@@ -48,6 +48,13 @@ fi
 step "import the registry and the readings up to now (idempotent: a second run adds nothing)"
 "$PY" -m abbanoa import "$DATA/districts.csv" "$DATA/nodes.csv" "$DATA/district_meters.csv"
 "$PY" -m abbanoa demo-feed --once "$DATA"
+if [ -f "$DATA/topology.geojson" ]; then  # the pipes for the dashboard's map
+  "$PY" -c "import json, sys; from abbanoa.settings import get_settings; from abbanoa.stores import postgres; \
+from abbanoa.repository.network import store_topology
+with postgres.engine(get_settings()).begin() as c:
+    print('pipes loaded:', store_topology(c, get_settings().default_tenant, json.load(open(sys.argv[1]))))" \
+    "$DATA/topology.geojson"
+fi
 
 step "initial load BigQuery -> PostgreSQL, then the analytics jobs once"
 "$PY" -m abbanoa run-job etl_init

@@ -25,8 +25,21 @@ def balance_caption(balance: dict, tz: str) -> str:
     return f"Water balance over {balance['days']} complete day{'s' if balance['days'] != 1 else ''} ({span})"
 
 
-def network_map(nodes: list[dict], located: pd.DataFrame, open_items: list[dict], rows: list[dict]) -> go.Figure:
+def network_map(
+    nodes: list[dict], located: pd.DataFrame, open_items: list[dict], rows: list[dict], pipes: list[dict] | None = None
+) -> go.Figure:
     fig = go.Figure()
+    if pipes:  # the network model, where one is loaded: one trace, pipes separated by gaps
+        xs: list = []
+        ys: list = []
+        for p in pipes:
+            for lon, lat in p["coordinates"]:
+                xs.append(lon)
+                ys.append(lat)
+            xs.append(None)
+            ys.append(None)
+        fig.add_scatter(x=xs, y=ys, mode="lines", name="pipes", line={"color": "#90a4ae", "width": 1.2},
+                        hoverinfo="skip")  # fmt: skip
     for district, ring in transforms.district_outlines(nodes).items():
         xs, ys = zip(*ring, strict=True)
         fig.add_scatter(x=xs, y=ys, fill="toself", mode="lines", name=f"district {district}",
@@ -134,7 +147,8 @@ def main() -> None:
     if located.empty:
         ui.empty("No node has coordinates: the map needs latitude/longitude in the nodes file.")
     else:
-        st.plotly_chart(network_map(nodes, located, (open_page or {}).get("items", []), rows), width="stretch")
+        pipes = ui.fetch("pipes") if ui.source().mode != "fallback" else None
+        st.plotly_chart(network_map(nodes, located, (open_page or {}).get("items", []), rows, pipes), width="stretch")
     st.subheader("Latest readings")
     st.dataframe(
         present.table(df, ["node_id", "name", "node_type", "district_id", "state", "latest", "at"], ui.tz()),

@@ -215,3 +215,25 @@ def test_the_quarantine_is_visible_per_tenant_with_its_reasons(dashboard_data, l
     finally:
         with api_db.begin() as conn:
             conn.execute(sa.text("DELETE FROM quarantine"))
+
+
+def test_the_simulators_topology_loads_and_its_pipes_reach_the_map(tmp_path, dashboard_data, login, api_db):
+    from abbanoa.repository import network
+    from abbanoa.simulate.network import build_network
+    from abbanoa.simulate.topology import topology
+    from tests.dashboard.test_views import view
+
+    doc = topology(build_network())
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) > 100  # Net3's pipes, pumps, valves
+    lon, lat = doc["features"][0]["geometry"]["coordinates"][0]
+    assert 9.0 < lon < 9.3 and 39.1 < lat < 39.4  # placed around Selargius, as the sensors
+    try:
+        with api_db.begin() as conn:
+            stored = network.store_topology(conn, "abbanoa", doc)
+            assert stored == len(doc["features"]) and len(network.pipes(conn, "other")) == 0  # tenant-scoped
+        at = view("overview", login("viewer", mode="api"))
+        fig = at.get("plotly_chart")[0].proto.spec
+        assert '"name":"pipes"' in fig.replace(" ", "")
+    finally:
+        with api_db.begin() as conn:
+            conn.execute(sa.text("DELETE FROM network_pipes"))
