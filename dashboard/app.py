@@ -45,7 +45,7 @@ def login_page() -> None:
     if "login_message" in st.session_state:
         st.warning(st.session_state["login_message"])
     with st.form("login"):
-        username = st.text_input("Username")
+        username = st.text_input("Username", help="username@tenant for a tenant other than the default")
         password = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Log in")
     if submitted:
