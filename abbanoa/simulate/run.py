@@ -13,6 +13,7 @@ from abbanoa.simulate import quality
 from abbanoa.simulate.demand import demand_multipliers, step_times
 from abbanoa.simulate.faults import FaultInjector, iso
 from abbanoa.simulate.hydraulics import run_hydraulics
+from abbanoa.simulate.model_file import write_model
 from abbanoa.simulate.network import build_network
 from abbanoa.simulate.scenario import plan_any_network, plan_episodes, plan_leaks
 from abbanoa.simulate.writers import write_csv, write_labels
@@ -108,6 +109,7 @@ def simulate(
         report = max(1, options.interval_min // (STEP_S // 60))
         hydraulic = options.hydraulic_min or (15 if network.wn.num_junctions > 500 else 5)
         every = max(1, hydraulic // (STEP_S // 60))
+    write_model(out, network)  # the model a utility would hold (before leaks are added)
     areas = list(network.districts) + ["trunk"]
     patterns = {area: demand_multipliers(times, timezone, rng) for area in areas}
     wn = network.wn
