@@ -147,7 +147,7 @@ def _in_memory(out: Path):
     from abbanoa.analytics.config import DetectorConfig
     from abbanoa.evaluation import evaluate
     from abbanoa.evaluation.evaluate_labels import load_labels
-    from abbanoa.jobs.anomaly_detection import decide
+    from abbanoa.analytics.detection import decide
     from abbanoa.metrics import METRICS
 
     r = pd.read_csv(out / "readings.csv", dtype={"value": str})

@@ -45,8 +45,6 @@ class DetectorConfig:
     step_z: float = 4.0
     step_level_z: float = 1.5  # the new level, in the hour's own spreads beyond its expected value
     step_metrics: tuple[str, ...] = ("flow_rate", "pressure")
-    routine_step_quantile: float = 0.99  # of a series' hour-to-hour residual changes
-    routine_step_factor: float = 1.0  # a step must also exceed this many routine steps
     # moved by pumps and valves: baseline and spike tests only where they are a step metric
     # (the job's district balance), not on each meter or tank
     pump_driven_metrics: tuple[str, ...] = ("flow_rate", "level")

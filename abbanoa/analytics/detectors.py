@@ -131,12 +131,7 @@ def sudden_change(points: pd.DataFrame, config: DetectorConfig, thresholds=None)
     step = frame["post"] - frame["pre_roll_before"]
     sign = np.where(frame["metric"] == "pressure", -1.0, 1.0)
     signed = sign * step
-    sensitivity = sensitivity_frame(frame, config, thresholds)
-    limit = config.step_z / sensitivity
-    if "routine_step" in frame:
-        # beyond the steps the series makes routinely (pumps, valves): see routine_steps
-        routine = frame["routine_step"].astype(float).fillna(0.0) * config.routine_step_factor
-        limit = np.fmax(limit, routine / sensitivity)
+    limit = config.step_z / sensitivity_frame(frame, config, thresholds)
     beyond = sign * frame["post_level"] >= config.step_level_z
     hit = (signed >= limit) & beyond & (frame["n_post"] >= 2)
     hits = frame[hit]
@@ -338,20 +333,6 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def routine_steps(expected: pd.DataFrame, config: DetectorConfig) -> pd.DataFrame:
-    """Per series: the hour-to-hour change of its residual that it makes routinely (the
-    `routine_step_quantile` of |change|, in series spreads) over the hours at hand (the job:
-    four weeks of hourly means). A logger whose pressure steps whenever a pump switches
-    makes such steps daily; a step test on it must look for more than that."""
-    h = expected.dropna(subset=["expected"])
-    if h.empty:
-        return pd.DataFrame(columns=SERIES + ["routine_step"])
-    resid = (h["value"] - h["expected"]) / h["series_scale"]
-    change = resid.groupby([h["node_id"], h["metric"]]).diff().abs()
-    q = change.groupby([h["node_id"], h["metric"]]).quantile(config.routine_step_quantile)
-    return q.rename("routine_step").reset_index()
-
-
 def _balance_only(frame: pd.DataFrame, config: DetectorConfig) -> pd.DataFrame:
     """Leave out the series pumps and valves move (a single meter's flow, a tank's level)
     unless their metric is a step metric here (a district's balance): a meter on a pump
@@ -397,8 +378,7 @@ def detect_readings(
         if "baseline" in wanted:
             found.append(baseline_deviation(_balance_only(expected, config), config, thresholds))
         if "sudden" in wanted:
-            points = with_expected(frame, expected).merge(routine_steps(expected, config), on=SERIES, how="left")
-            found.append(sudden_change(points, config, thresholds))
+            found.append(sudden_change(with_expected(frame, expected), config, thresholds))
     if "range" in wanted:
         found.append(physical_range(frame, thresholds))
     if "stuck" in wanted:
