@@ -145,9 +145,9 @@ def _in_memory(out: Path):
     import pandas as pd
 
     from abbanoa.analytics.config import DetectorConfig
+    from abbanoa.analytics.detection import decide
     from abbanoa.evaluation import evaluate
     from abbanoa.evaluation.evaluate_labels import load_labels
-    from abbanoa.analytics.detection import decide
     from abbanoa.metrics import METRICS
 
     r = pd.read_csv(out / "readings.csv", dtype={"value": str})
