@@ -7,6 +7,7 @@ rejected ones with a stable reason code. Vectorised with pandas; no per-row obje
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ OUT_OF_RANGE = "out_of_range"
 MALFORMED_ROW = "malformed_row"
 # registry files (nodes, districts, district meters)
 INVALID_FIELD = "invalid_field"
+INVALID_ID = "invalid_id"
 TENANT_CONFLICT = "tenant_conflict"
 
 REASONS = (
@@ -43,8 +45,28 @@ REASONS = (
     NON_NUMERIC,
     OUT_OF_RANGE,
     INVALID_FIELD,
+    INVALID_ID,
     TENANT_CONFLICT,
 )
+
+# Node and district ids (docs/import.md): 1-64 ASCII letters, digits, '.', '_', ':' or '-',
+# starting with a letter or digit. They travel into URLs, file names, CSV and Excel cells
+# and HTTP headers: no quote, separator, line break or formula-leading character fits.
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+
+class InvalidId(ValueError):
+    """An id outside ID_PATTERN (quarantined as INVALID_ID)."""
+
+
+def check_id(field: str, value: str) -> str:
+    """`value` when it is a valid node/district id; InvalidId naming the field otherwise."""
+    if not ID_PATTERN.fullmatch(value):
+        raise InvalidId(
+            f"{field} {value[:80]!r} is not an id: 1-64 letters, digits, '.', '_', ':' or '-', starting alphanumeric"
+        )
+    return value
+
 
 # A clock a little ahead of ours is not an error; a reading further ahead is.
 FUTURE_TOLERANCE = dt.timedelta(minutes=15)
