@@ -107,6 +107,7 @@ def evaluate_network(name: str, seeds: list[int]) -> list[dict]:
             )
             top3 = [x["id"] for x in by_logger.ranked[:3]] if by_logger else []
             along = ls.pipe_distances(model, junction)
+            nearest_pipe = min(loggers, key=lambda j: along.get(j, float("inf")))
             top = by_model.ranked[0]["id"] if by_model else None
             random_j = junctions[int(r.integers(len(junctions)))]
             out.append(
@@ -121,6 +122,8 @@ def evaluate_network(name: str, seeds: list[int]) -> list[dict]:
                     "nearest_logger": nearest,
                     "top3": top3,
                     "nearest_in_top3": nearest in top3,
+                    "nearest_along_pipes": nearest_pipe,
+                    "nearest_along_pipes_in_top3": nearest_pipe in top3,
                     "confidence_loggers": round(by_logger.confidence, 3) if by_logger else None,
                     "model_top": top,
                     "model_pipe_m": round(along.get(top, float("nan")), 1) if top else None,
@@ -183,11 +186,16 @@ def main() -> int:
         "--modes-first", action="store_true", help="the loggers' usual modes before the model's nuisance terms"
     )
     parser.add_argument("--modes", type=int, default=loc.MODES, help="usual modes projected out (default %(default)s)")
+    parser.add_argument("--logger-modes", type=int, default=loc.LOGGER_MODES, help="data-driven: usual modes out")
     args = parser.parse_args()
+    loc.LOGGER_MODES = args.logger_modes
     loc.STEP_TYPES = tuple(args.step_types)
     loc.MODEL_TERMS_FIRST = not args.modes_first
     loc.MODES = args.modes
-    print(f"step types {loc.STEP_TYPES}, model terms first {loc.MODEL_TERMS_FIRST}, modes {loc.MODES}")
+    print(
+        f"step types {loc.STEP_TYPES}, model terms first {loc.MODEL_TERMS_FIRST}, modes {loc.MODES},"
+        f" logger modes {loc.LOGGER_MODES}"
+    )
     rows = []
     began = time.perf_counter()
     for name in args.networks:
