@@ -22,7 +22,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
-    app.json.sort_keys = False
     metrics.init_app(app)
     hooks.init_app(app)
     errors.init_app(app)

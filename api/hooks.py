@@ -1,9 +1,14 @@
-"""Request screening and response headers: refuse NUL characters and oversized parameters
-before any view runs; add the security headers and, for allowed origins, CORS."""
+"""Request screening and response headers: the client address (trusted proxies only), JSON
+bodies parsed safely, NUL characters and oversized parameters refused before any view runs;
+the security headers and, for allowed origins, CORS on every response."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, current_app, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from abbanoa.repository import InvalidParameter, NotFound
 
@@ -28,8 +33,12 @@ def _screen_request() -> None:
             raise NotFound(f"{name} {value} not found")
 
 
+def current_settings(app: Flask):
+    return app.config["ABBANOA_SETTINGS"]
+
+
 def _headers(response: Response) -> Response:
-    settings = current_app.config["ABBANOA_SETTINGS"]
+    settings = current_settings(current_app)
     headers = response.headers
     for name, value in SECURITY_HEADERS.items():
         headers.setdefault(name, value)
@@ -45,6 +54,29 @@ def _headers(response: Response) -> Response:
     return response
 
 
+class SafeJSONProvider(DefaultJSONProvider):
+    """Every JSON body is parsed here: a document nested past Python's recursion limit is
+    malformed input (ValueError: a 400 where the view reads the body), not a 500."""
+
+    sort_keys = False
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
+def trust_proxies(app: Flask, hops: int) -> None:
+    """Take the client address (and scheme) from X-Forwarded-For/-Proto as set by `hops`
+    trusted proxies (TRUSTED_PROXY_HOPS); with 0 the headers are ignored: a client cannot
+    choose its own address (and so its login rate-limit bucket)."""
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
 def init_app(app: Flask) -> None:
+    app.json = SafeJSONProvider(app)
+    trust_proxies(app, current_settings(app).trusted_proxy_hops)
     app.before_request(_screen_request)
     app.after_request(_headers)

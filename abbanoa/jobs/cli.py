@@ -50,6 +50,26 @@ def parse_params(pairs: list[str]) -> dict:
     return params
 
 
+def check_window(name: str, params: dict, settings: Settings) -> None:
+    """A detection window longer than one run reaches back (its baselines' weeks of history,
+    `anomaly_detection.run`) would be cut short without a word: refuse it, naming the way
+    that does reach further back (a replay)."""
+    if name != "anomaly_detection" or "window_hours" not in params:
+        return
+    from abbanoa.analytics.config import DetectorConfig
+
+    try:
+        hours = float(params["window_hours"])
+    except ValueError:
+        raise AbbanoaError(f"window_hours must be a number of hours, got {params['window_hours']!r}") from None
+    reach_h = 24 * (7 * DetectorConfig.from_settings(settings).baseline_weeks + 2)
+    if hours > reach_h:
+        raise AbbanoaError(
+            f"window_hours={params['window_hours']} reaches past the {reach_h:.0f} h one run reads:"
+            " replay the ticks instead (run-job anomaly_detection --from TS)"
+        )
+
+
 def parse_instant(text: str, option: str) -> dt.datetime:
     """An ISO 8601 instant with an offset (or Z) as an aware UTC datetime."""
     try:
@@ -100,6 +120,7 @@ def run(args, settings: Settings) -> int:
     from abbanoa.stores import postgres
 
     params = parse_params(args.param)
+    check_window(args.name, params, settings)
     as_of = parse_instant(args.as_of, "--as-of") if args.as_of else None
     if args.from_ts is not None:
         start = parse_instant(args.from_ts, "--from")

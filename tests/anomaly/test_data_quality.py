@@ -14,6 +14,10 @@ from abbanoa.jobs import data_quality
 from abbanoa.jobs.base import JobContext
 from abbanoa.stores import postgres
 
+# 22:00 in Rome: the 20 hours before lie within the same local day (none is a day the
+# series began part-way through, which would be an incomplete, "broken", day)
+EVENING = dt.datetime(2026, 11, 20, 21, 0, tzinfo=dt.UTC)
+
 
 def _series(start, end, node="F1", metric="flow_rate", value=10.0, freq="15min"):
     ts = pd.date_range(start, end, freq=freq, tz="Europe/Rome", inclusive="left").tz_convert("UTC")
@@ -111,7 +115,7 @@ def test_totalizer_that_disagrees_with_integrated_flow_is_inconsistent():
 
 
 def test_stale_sensor_raises_one_data_quality_alert_across_reruns(db, settings, pubsub_project):
-    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    now = EVENING
     ts = pd.date_range(now - dt.timedelta(hours=20), now - dt.timedelta(hours=8), freq="15min")
     with db.begin() as conn:
         conn.execute(sa.text("SELECT ensure_readings_partitions(:a, :b)"), {"a": ts[0], "b": now})
@@ -135,7 +139,7 @@ def test_stale_sensor_raises_one_data_quality_alert_across_reruns(db, settings, 
 
 def test_a_district_gone_stale_is_one_alert_and_a_lone_stale_sensor_its_own(db, settings, pubsub_project):
     # given districts D1 (three loggers, all silent for 8 h) and D2 (three loggers, one silent)
-    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    now = EVENING
     live = pd.date_range(now - dt.timedelta(hours=20), now, freq="15min")
     with db.begin() as conn:
         conn.execute(sa.text("SELECT ensure_readings_partitions(:a, :b)"), {"a": live[0], "b": now})

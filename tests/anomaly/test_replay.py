@@ -65,6 +65,13 @@ def test_as_of_must_be_an_instant_with_an_offset():
         parse_instant("yesterday", "--as-of")
 
 
+def test_a_backfill_window_longer_than_a_run_reads_is_refused_not_cut_short(settings, capsys):
+    assert main(["run-job", "anomaly_detection", "--param", "window_hours=2000"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: window_hours=2000 reaches past the 720 h one run reads") and err.count("\n") == 1
+    assert "--from TS" in err
+
+
 def test_ticks_follow_the_local_cron_across_daylight_saving():
     # 06:00 Europe/Rome is 05:00Z before the spring change and 04:00Z after it
     start = dt.datetime(2026, 3, 27, 12, tzinfo=dt.UTC)

@@ -45,11 +45,11 @@ def test_job_stores_compliance_and_an_excursion_and_raises_one_alert(db, setting
 
 
 def test_first_run_covers_the_whole_stored_history_and_stores_old_excursions_without_paging(db, settings):
-    # given ten days of hourly pH readings, out of range (9.9) for three hours six days ago
+    # given ten days of pH readings every 15 minutes, out of range (9.9) for 45 minutes six days ago
     now = dt.datetime(2026, 6, 10, 22, 0, tzinfo=dt.UTC)
-    ts = pd.date_range(now - dt.timedelta(days=10), now, freq="1h", inclusive="left", tz="UTC")
+    ts = pd.date_range(now - dt.timedelta(days=10), now, freq="15min", inclusive="left", tz="UTC")
     values = [7.5] * len(ts)
-    values[96:99] = [9.9, 9.9, 9.9]
+    values[384:387] = [9.9, 9.9, 9.9]
     with db.begin() as conn:
         conn.execute(sa.text("INSERT INTO tenants VALUES ('t1', 't1')"))
         conn.execute(sa.text("INSERT INTO nodes (node_id, tenant_id) VALUES ('QP1', 't1')"))
@@ -64,7 +64,7 @@ def test_first_run_covers_the_whole_stored_history_and_stores_old_excursions_wit
         days = conn.execute(sa.text("SELECT sum(samples), sum(compliant), count(*) FROM quality_compliance")).one()
         exc = conn.execute(sa.text("SELECT start_ts, peak_value FROM quality_excursions")).all()
         alerts = conn.execute(sa.text("SELECT count(*) FROM alerts")).scalar()
-    assert (days[0], days[1]) == (240, 237) and days[2] == 10  # ten local days (Rome midnight = 22:00 UTC)
-    assert [(e.start_ts, e.peak_value) for e in exc] == [(ts[96].to_pydatetime(), 9.9)]
+    assert (days[0], days[1]) == (960, 957) and days[2] == 10  # ten local days (Rome midnight = 22:00 UTC)
+    assert [(e.start_ts, e.peak_value) for e in exc] == [(ts[384].to_pydatetime(), 9.9)]
     assert alerts == 0
     assert first.details["backfill"] is True and again.details["backfill"] is False

@@ -8,8 +8,9 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from abbanoa.jobs import loading, realtime_sync
+from abbanoa.jobs import realtime_sync
 from abbanoa.jobs.runner import run_job
+from abbanoa.repository import sync_state
 from abbanoa.stores.bigquery import Warehouse
 
 from .conftest import reading, series
@@ -114,7 +115,7 @@ def test_crash_between_load_and_commit_loses_and_doubles_nothing(jobs_settings, 
     def crash(*args, **kwargs):
         raise RuntimeError("instance killed before commit")
 
-    monkeypatch.setattr(loading, "set_watermark", crash)
+    monkeypatch.setattr(sync_state, "set_watermark", crash)
     with pytest.raises(RuntimeError, match="killed"):
         run_job("realtime_sync", jobs_settings, now=NOW)
     assert pg_rows(registry) == []
