@@ -160,8 +160,16 @@ def summary(rows: list[dict]) -> None:
         sel = [r for r in rows if r["kind"] == kind]
         d = np.array([r["model_pipe_m"] for r in sel], dtype=float)
         print(
-            f"{kind:13} leaks {len(sel)}: top-3 {pct([r['nearest_in_top3'] for r in sel])}, model<=300m {pct(d <= 300)}"
+            f"{kind:13} leaks {len(sel)}: top-3 {pct([r['nearest_in_top3'] for r in sel])}"
+            f" (nearest along pipes {pct([r['nearest_along_pipes_in_top3'] for r in sel])}),"
+            f" model<=300m {pct(d <= 300)}"
         )
+    hit = [r["confidence_loggers"] for r in rows if r["nearest_in_top3"]]
+    miss = [r["confidence_loggers"] for r in rows if not r["nearest_in_top3"]]
+    print(
+        f"data-driven confidence: mean {np.mean(hit):.2f} when the top 3 holds the nearest logger,"
+        f" {np.mean(miss):.2f} when not"
+    )
     d = np.array([r["model_pipe_m"] for r in rows], dtype=float)
     edges = [0, 1, 150, 300, 600, 1000, 2000, np.inf]
     hist = np.histogram(d, bins=edges)[0]
