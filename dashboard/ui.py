@@ -45,8 +45,9 @@ def source() -> data.DataSource:
 
 
 def role_at_least(role: str) -> bool:
-    order = ("viewer", "operator", "admin")
-    return order.index(st.session_state["user"]["role"]) >= order.index(role)
+    from abbanoa.auth import role_allows
+
+    return role_allows(st.session_state["user"]["role"], role)
 
 
 def _key() -> tuple:

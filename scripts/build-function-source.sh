@@ -50,7 +50,11 @@ while todo:
     if name in closure and extras <= closure[name]:
         continue
     closure[name] = closure.get(name, frozenset()) | extras
-    for dep in md.requires(req.name) or []:
+    try:
+        requires = md.requires(req.name) or []
+    except md.PackageNotFoundError:
+        sys.exit(f"{req.name} is not installed here: run `make install` first (the closure is read from it)")
+    for dep in requires:
         dep = Requirement(dep)
         envs = [{"extra": e} for e in closure[name]] or [{"extra": ""}]
         if dep.marker is None or any(dep.marker.evaluate(env) for env in envs):

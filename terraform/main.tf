@@ -62,6 +62,9 @@ locals {
     PARTITIONS_AHEAD_DAYS  = tostring(var.partitions_ahead_days)
     LOG_LEVEL              = var.log_level
     JOB_NAME               = "" # the job modules set each job's own
+    EARLIEST_READING_TIME  = var.earliest_reading_time
+    BIGQUERY_DEADLINE_S    = tostring(var.bigquery_deadline_s)
+    FAULT_KILL_AT          = "" # the fault suite's kill points; refused in production
     # nothing in front of a function or a Cloud Run job: trust no X-Forwarded-For (the
     # public services override it, see below)
     TRUSTED_PROXY_HOPS = "0"

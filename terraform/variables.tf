@@ -271,3 +271,15 @@ variable "stale_after_s" {
   description = "Seconds without a successful freshness_job run before the stale-data alert."
   default     = 1800
 }
+
+variable "earliest_reading_time" {
+  type        = string
+  description = "Readings stamped before this ISO 8601 instant are quarantined as too_old (EARLIEST_READING_TIME)."
+  default     = "2000-01-01T00:00:00Z"
+}
+
+variable "bigquery_deadline_s" {
+  type        = number
+  description = "Seconds any one BigQuery call may take, retries included (BIGQUERY_DEADLINE_S)."
+  default     = 60
+}

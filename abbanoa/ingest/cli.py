@@ -1,11 +1,15 @@
 """`python -m abbanoa import PATH... [--tenant T]`: import readings, nodes, district
-meters, districts and Selargius SCADA reports (docs/import.md)."""
+meters, districts and Selargius SCADA reports (docs/import.md); `import model.inp
+--district D`: a district's EPANET model (docs/localisation.md)."""
 
 from __future__ import annotations
 
 import argparse
 
-HELP = "import CSV files (readings, nodes, district meters, districts, Selargius SCADA reports)"
+HELP = (
+    "import CSV files (readings, nodes, district meters, districts, Selargius SCADA reports)"
+    " or a district's EPANET model (.inp, with --district)"
+)
 
 
 def _positive(text: str) -> int:
@@ -26,12 +30,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="files (or directories of CSV files) to import; the kind is read from the header",
     )
     parser.add_argument("--tenant", default=None, help="tenant the data belongs to (default: DEFAULT_TENANT)")
+    parser.add_argument(
+        "--district", default=None, help="the district an EPANET model (.inp) describes (leak localisation)"
+    )
     parser.add_argument("--chunk-rows", type=_positive, default=None, help="rows validated and loaded at a time")
 
 
 def run(args: argparse.Namespace, settings) -> int:
+    from pathlib import Path
+
+    from abbanoa.ingest import network_model
     from abbanoa.ingest.importer import import_paths
 
+    if any(network_model.is_model(Path(p)) for p in args.paths):  # an EPANET model, not CSV
+        for path in args.paths:
+            print(network_model.import_model(Path(path), args.district, settings, args.tenant).line())
+        return 0
     summary = import_paths(args.paths, settings, args.tenant, chunk_rows=args.chunk_rows)
     for line in summary.lines():
         print(line)

@@ -232,7 +232,7 @@ class _Import:
     def _validate_and_stage(self, frame, path, summary, quarantine, stage, chunk=None) -> None:
         if frame.empty:
             return
-        checked = validate_readings(frame, self.known_nodes(), self.now)
+        checked = validate_readings(frame, self.known_nodes(), self.now, self.settings.earliest_reading)
         rejected = checked.rejected
         if "raw" not in rejected and chunk is not None:
             rejected["raw"] = chunk.raw_of(rejected["line_no"])

@@ -46,7 +46,7 @@ class Staging:
     def _create(self) -> None:
         table = bigquery.Table(self.table_id, schema=self.fields)
         table.expires = dt.datetime.now(dt.UTC) + STAGING_LIFETIME
-        self.warehouse.client.create_table(table)
+        self.warehouse.create_table(table)
         self.created = True
 
     def append(self, frame: pd.DataFrame) -> None:
@@ -77,10 +77,10 @@ class Staging:
         if not self.created:
             self._create()
         self._spool.seek(0)
-        job = self.warehouse.client.load_table_from_file(
+        self.warehouse.load_file(
             self._spool,
             self.table_id,
-            job_config=bigquery.LoadJobConfig(
+            bigquery.LoadJobConfig(
                 source_format=bigquery.SourceFormat.CSV,
                 skip_leading_rows=1,
                 allow_quoted_newlines=True,
@@ -88,7 +88,6 @@ class Staging:
                 write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
             ),
         )
-        job.result()
         self._spool.close()
         self._spool = None
         self._spooled = 0
@@ -128,8 +127,7 @@ class Staging:
                 f"ON {on} "
                 f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values})"
             )
-            job = self.warehouse.client.query(sql, job_config=bigquery.QueryJobConfig(query_parameters=params))
-            job.result()
+            job = self.warehouse.run_query(sql, bigquery.QueryJobConfig(query_parameters=params))
             return int(job.num_dml_affected_rows or 0)
         finally:
             self.drop()
@@ -140,7 +138,7 @@ class Staging:
             self._spool = None
             self._spooled = 0
         if self.created:
-            self.warehouse.client.delete_table(self.table_id, not_found_ok=True)
+            self.warehouse.delete_table(self.table_id)
             self.created = False
 
 
