@@ -1,0 +1,1 @@
+"""Command-line evaluation drivers: anomaly detection (evaluate) and demand forecasts (backtest), scored against stored truth."""
