@@ -34,12 +34,28 @@ COLUMNS = [
     "confidence_level",
 ]
 MODEL = "ensemble_conformal"
-CANDIDATES = ("pattern", "gbm", "naive")
-COMBOS = [("gbm",), ("pattern",), ("naive",), ("gbm", "pattern"), ("gbm", "naive"), ("gbm", "pattern", "naive")]
+CANDIDATES = ("pattern", "wide", "gbm", "naive", "mstl")
+LONG_HISTORY_H = 8 * 168  # from here the boosting model is validated; below it, MSTL is a candidate
+COMBOS = [
+    ("gbm",),
+    ("pattern",),
+    ("wide",),
+    ("naive",),
+    ("gbm", "pattern"),
+    ("gbm", "wide"),
+    ("pattern", "wide"),
+    ("gbm", "naive"),
+    ("gbm", "pattern", "wide"),
+    ("gbm", "pattern", "naive"),
+    ("mstl",),
+    ("mstl", "pattern"),
+    ("mstl", "wide"),
+]
 VALIDATION_DAYS = 28  # rolling daily origins in the series' own last four weeks
 MAX_TRAIN_ORIGINS = 365  # daily origins per series in the boosting model's training set
 DEFAULT_HISTORY_DAYS = 365  # what the job reads by default (its FORECAST_HISTORY_DAYS)
-BANDS = [(1, 24), (25, HORIZON_H + 2)]  # interval quantiles: the first day, then the rest
+BANDS = [(1, 24), (25, HORIZON_H + 2)]  # chosen and calibrated apart: the first day, then the rest
+INTERVAL_INFLATION = 1.0
 
 
 def hourly_series(history: pd.DataFrame) -> pd.DataFrame:
@@ -88,6 +104,10 @@ class _Plan:
     measured: int
     nonnegative: bool
 
+    @property
+    def first(self) -> int:
+        return int(np.flatnonzero(np.isfinite(self.y))[0])
+
 
 def _plan(sid: str, local: pd.Series, last_utc: pd.Timestamp, horizon: int, holiday_country: str | None) -> _Plan:
     origin = len(local) - 1
@@ -125,8 +145,19 @@ def _forecasts(plans: list[_Plan], origins: list[np.ndarray], horizon: int, gbm_
     for plan, orig in zip(plans, origins, strict=True):
         lags = models.same_type_lags(plan.filled, plan.daytype, orig, horizon, 4)
         result = {"pattern": models.pattern(lags)}
+        if "wide" in candidates:
+            # working days pooled (Saturday, Sunday and holidays apart): ten days per median,
+            # robust to a burst or a leak of a day or two
+            coarse = np.where(plan.daytype < 5, 0, plan.daytype)
+            result["wide"] = models.pattern(models.same_type_lags(plan.filled, coarse, orig, horizon, 10))
         t = orig[:, None] + np.arange(1, horizon + 1)[None, :]
         result["naive"] = plan.filled[t - 168 * ((t - orig[:, None] - 1) // 168 + 1)]
+        if "mstl" in candidates and plan.measured < LONG_HISTORY_H:
+            # short histories only (no boosting model to validate there); it costs a fit per origin
+            result["mstl"] = np.full((len(orig), horizon), np.nan)
+            for i, o in enumerate(orig):
+                if (plan.origin - o) % 168 == 0 and o - plan.first >= 2 * 168:
+                    result["mstl"][i] = models.mstl(plan.filled[plan.first : o + 1], horizon)
         if "gbm" in candidates and gbm_model is not None:
             feats, scale = models.gbm_features(plan.filled, plan.daytype, plan.hour, plan.doy, orig, horizon)
             result["gbm"] = (gbm_model.predict(feats) * scale).reshape(len(orig), horizon)
@@ -173,16 +204,24 @@ def _training(plans: list[_Plan], last_origin: list[int], horizon: int, max_orig
     return np.concatenate(feats), np.concatenate(targets), np.concatenate(weights)
 
 
+def _validation_origins(plan: _Plan) -> np.ndarray:
+    """Daily origins in the series' own last VALIDATION_DAYS, each with a week of history before it."""
+    first = int(np.flatnonzero(np.isfinite(plan.y))[0])
+    origins = plan.origin - 24 * np.arange(VALIDATION_DAYS, 0, -1)
+    return origins[origins >= first + 168]
+
+
 def forecast_local(plans: list[_Plan], horizon: int, level: float, candidates=CANDIDATES) -> list[dict]:
     """Choose, per series, the candidate or mean of candidates with the lowest error over
     rolling origins in its own past, calibrate its interval on those errors, forecast."""
     plans = [p for p in plans if p.measured >= MIN_HISTORY_H]
     if not plans:
         return []
-    val_origins = [p.origin - 24 * np.arange(VALIDATION_DAYS, 0, -1) for p in plans]
+    val_origins = [_validation_origins(p) for p in plans]
     gbm_val = gbm_final = None
     if "gbm" in candidates:
-        rows = _training(plans, [int(v[0]) - horizon for v in val_origins], horizon, MAX_TRAIN_ORIGINS)
+        cuts = [int(v[0]) - horizon if v.size else -1 for v in val_origins]
+        rows = _training(plans, cuts, horizon, MAX_TRAIN_ORIGINS)
         gbm_val = models.gbm_fit(*rows) if rows is not None else None
         rows = _training(plans, [p.origin for p in plans], horizon, MAX_TRAIN_ORIGINS)
         gbm_final = models.gbm_fit(*rows) if rows is not None else None
@@ -193,39 +232,53 @@ def forecast_local(plans: list[_Plan], horizon: int, level: float, candidates=CA
     for plan, orig, v, f in zip(plans, val_origins, val, final, strict=True):
         t = orig[:, None] + np.arange(1, horizon + 1)[None, :]
         actual = plan.y[t]
-        best, best_err = None, np.inf
-        for combo in COMBOS:
-            if not all(c in v for c in combo):
-                continue
-            pred = np.mean([v[c] for c in combo], axis=0)
-            err = np.nanmean(np.abs(pred - actual))
-            if np.isfinite(err) and err < best_err:
-                best, best_err = combo, err
-        if best is None:
-            best = ("naive",)
-        pred = np.mean([v[c] for c in best], axis=0)
-        point = np.mean([f[c] for c in best], axis=0)[0]
-        point = np.where(np.isfinite(point), point, f["naive"][0])
+        if "mstl" in v:  # every choice judged on the same (weekly) origins the decomposition has
+            actual = np.where(np.isfinite(v["mstl"][:, :1]), actual, np.nan)
         scale = np.nanmean(np.abs(plan.y[: plan.origin + 1][-168:]))
-        rel = (actual - pred) / np.maximum(np.abs(pred), 0.1 * scale)
-        lower = np.empty_like(point)
-        upper = np.empty_like(point)
         steps = np.arange(1, horizon + 3)
+        point = np.full(horizon + 2, np.nan)
+        lower = np.full(horizon + 2, np.nan)
+        upper = np.full(horizon + 2, np.nan)
+        chosen, errors = [], []
+        # the first day and the rest are chosen apart: recent hours matter most to the first
         for lo_step, hi_step in BANDS:
-            band = rel[:, lo_step - 1 : min(hi_step, horizon)]
-            band = band[np.isfinite(band)]
-            q_lo, q_hi = np.quantile(band, [alpha, 1 - alpha]) if band.size >= 20 else (-0.5, 0.5)
+            cols = slice(lo_step - 1, min(hi_step, horizon))
+            best, best_err = ("pattern",), np.inf
+            for combo in COMBOS:
+                if not all(c in v for c in combo):
+                    continue
+                err = _mae(np.mean([v[c][:, cols] for c in combo], axis=0), actual[:, cols])
+                if np.isfinite(err) and err < best_err:
+                    best, best_err = combo, err
             sel = (steps >= lo_step) & (steps <= hi_step)
+            band_point = np.mean([f[c][0] for c in best], axis=0)[sel]
+            fallback = np.where(np.isfinite(f["pattern"][0]), f["pattern"][0], f["naive"][0])[sel]
+            point[sel] = np.where(np.isfinite(band_point), band_point, fallback)
+            # split-conformal on the errors of the same choice over the own-past origins,
+            # relative to the forecast (errors grow with the flow)
+            if best_err < np.inf:
+                pred = np.mean([v[c][:, cols] for c in best], axis=0)
+                rel = (actual[:, cols] - pred) / np.maximum(np.abs(pred), 0.1 * scale)
+                rel = rel[np.isfinite(rel)]
+            else:
+                rel = np.array([])
+            if rel.size >= 20:
+                q_lo, q_hi = np.quantile(rel, [alpha, 1 - alpha]) * INTERVAL_INFLATION
+            else:  # too little own past to calibrate on: a deliberately wide interval (±100%)
+                q_lo, q_hi = -1.0, 1.0
             base = np.maximum(np.abs(point[sel]), 0.1 * scale)
             lower[sel] = point[sel] + min(q_lo, 0.0) * base
             upper[sel] = point[sel] + max(q_hi, 0.0) * base
+            chosen.append("+".join(best))
+            errors.append(float(best_err))
+        best_err = errors[0]
         if plan.nonnegative:
             point = np.maximum(point, 0.0)
             lower = np.maximum(lower, 0.0)
         out.append(
             {
                 "plan": plan,
-                "model": "+".join(best),
+                "model": "/".join(chosen),
                 "validation_mae": float(best_err),
                 "local_ds": plan.index[plan.origin + 1 : plan.origin + horizon + 3],
                 "forecast_value": point,
@@ -319,3 +372,10 @@ def score(forecasts: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFrame:
         points=("abs_err", "size"), mae=("abs_err", "mean"), mape=("ape", "mean"), coverage=("inside", "mean")
     )
     return out.reset_index()
+
+
+def _mae(pred: np.ndarray, actual: np.ndarray) -> float:
+    """Mean absolute error over the hours both have (NaN when none)."""
+    err = np.abs(pred - actual)
+    err = err[np.isfinite(err)]
+    return float(err.mean()) if err.size else float("nan")

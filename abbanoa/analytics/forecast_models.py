@@ -87,7 +87,7 @@ def window_mean(y: np.ndarray, ends: np.ndarray, length: int) -> np.ndarray:
     """Mean of y over the `length` hours ending at each position (NaN-aware)."""
     c = np.concatenate([[0.0], np.cumsum(np.nan_to_num(y))])
     m = np.concatenate([[0], np.cumsum(~np.isnan(y))])
-    hi = ends + 1
+    hi = np.clip(ends + 1, 0, len(y))
     lo = np.maximum(hi - length, 0)
     count = m[hi] - m[lo]
     with np.errstate(all="ignore"):
