@@ -8,13 +8,15 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install services demo test lint format stop bench clean checkov-venv system-deps
+.PHONY: install services demo test lint format stop bench clean checkov-venv system-deps tf-schema tf-check
 
 install: $(VENV)/.stamp
 
-$(VENV)/.stamp: requirements.txt constraints.txt
+# development and tests: the runtime requirements and the tools (requirements-dev.txt
+# includes requirements.txt); production images and function sources install runtime only
+$(VENV)/.stamp: requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt $(QUIET_PIP)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt $(QUIET_PIP)
 	# the repository root on sys.path: `import abbanoa`, `import api` from anywhere
 	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "abbanoa-repo.pth").write_text("$(CURDIR)\n")'
 	touch $@
@@ -30,8 +32,17 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: services lint checkov-venv system-deps
+test: services lint tf-check checkov-venv system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The Google provider's schema from the npm package of its CDKTF bindings (version pinned
+# in tests/infra/tfschema.py), downloaded once and cached as JSON under .local/tfschema/
+tf-schema: install
+	$(PY) -m tests.infra.tfschema
+
+# Offline validation of every .tf under terraform/ against that schema (tests/infra/tfcheck.py)
+tf-check: tf-schema
+	$(PY) -m tests.infra.tfcheck terraform
 
 # Debian packages the tests need (Chromium for the dashboard's end-to-end test)
 system-deps:

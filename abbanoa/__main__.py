@@ -21,7 +21,7 @@ COMMANDS: dict[str, str] = {
     "scheduler": "abbanoa.jobs.scheduler",
     "seed-demo": "abbanoa.demo",
     "demo-feed": "abbanoa.demo_feed",
-    "evaluate": "abbanoa.analytics.evaluate",
+    "evaluate": "abbanoa.evaluation.evaluate",
     "backtest": "abbanoa.evaluation.backtest",
 }
 

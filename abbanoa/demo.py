@@ -1,8 +1,9 @@
 """`python -m abbanoa seed-demo`: demo users with random passwords (never fixed ones).
 
-Creates tenant `abbanoa` users viewer/operator/admin and tenant `other` with its own
-admin, prints the credentials and writes them to .local/demo-credentials.json. An
-existing demo user gets a new random password. Refused when ABBANOA_ENV=production.
+Creates tenant `abbanoa` users viewer/operator/admin, tenant `other` with its own admin,
+and the platform operator (job control; logs in as `platform@_platform`), prints the
+credentials and writes them to .local/demo-credentials.json. An existing demo user gets a
+new random password. Refused when ABBANOA_ENV=production.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ DEMO_USERS = {
     "operator": ("operator", "abbanoa", "operator"),
     "admin": ("admin", "abbanoa", "admin"),
     "other_admin": ("other-admin", "other", "admin"),
+    "platform": ("platform", "_platform", "platform_operator"),  # abbanoa.auth.PLATFORM_*
 }
 
 
@@ -42,12 +44,13 @@ def seed(settings: Settings, output: Path = CREDENTIALS) -> dict:
     users = {}
     with postgres.transaction(settings) as conn:
         for key, (username, tenant_id, role) in DEMO_USERS.items():
-            ops.ensure_tenant(conn, tenant_id, "Abbanoa" if tenant_id == "abbanoa" else "Other utility (demo)")
+            names = {"abbanoa": "Abbanoa", "_platform": "Platform operations (no data)"}
+            ops.ensure_tenant(conn, tenant_id, names.get(tenant_id, "Other utility (demo)"))
             password = secrets.token_urlsafe(12)
             conn.execute(
                 sa.text(
                     "INSERT INTO users (tenant_id, username, password_hash, role) VALUES (:t, :u, :h, :r) "
-                    "ON CONFLICT (username) DO UPDATE SET tenant_id = :t, password_hash = :h, role = :r, "
+                    "ON CONFLICT (tenant_id, username) DO UPDATE SET password_hash = :h, role = :r, "
                     "active = true, updated_at = now()"
                 ),
                 {"t": tenant_id, "u": username, "h": hash_password(password), "r": role},

@@ -60,6 +60,17 @@ ENV: dict[str, tuple[str | None, str]] = {
     "PARTITIONS_AHEAD_DAYS": ("14", "daily readings partitions created ahead of the newest reading"),
     "LOG_LEVEL": ("INFO", "logging level"),
     "JOB_NAME": ("", "the job a deployed function runs (set per function by Terraform; empty locally)"),
+    "EARLIEST_READING_TIME": (
+        "2000-01-01T00:00:00Z",
+        "readings stamped before this ISO 8601 time are quarantined (too_old): a meter clock reset, not history",
+    ),
+    "BIGQUERY_DEADLINE_S": ("60", "seconds any one BigQuery call may take, retries included, before it fails"),
+    "FAULT_KILL_AT": ("", "fault suite only: comma-separated job stages where the process kills itself (kill -9)"),
+    "TRUSTED_PROXY_HOPS": (
+        "0",
+        "proxies in front of the API whose X-Forwarded-For is trusted (0 = none: the socket's address counts)",
+    ),
+    "METRICS_TOKEN": (None, "bearer token Prometheus sends to the API's /metrics; unset = /metrics refused"),
 }
 
 
@@ -97,6 +108,11 @@ class Settings:
     partitions_ahead_days: int = 14
     log_level: str = "INFO"
     job_name: str = ""
+    earliest_reading_time: str = "2000-01-01T00:00:00Z"
+    bigquery_deadline_s: int = 60
+    fault_kill_at: tuple[str, ...] = ()
+    trusted_proxy_hops: int = 0
+    metrics_token: str | None = None
     extra: dict = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -170,6 +186,11 @@ class Settings:
             partitions_ahead_days=integer("PARTITIONS_AHEAD_DAYS"),
             log_level=values["LOG_LEVEL"].upper(),
             job_name=values["JOB_NAME"] or "",
+            earliest_reading_time=values["EARLIEST_READING_TIME"],
+            bigquery_deadline_s=integer("BIGQUERY_DEADLINE_S"),
+            fault_kill_at=listing("FAULT_KILL_AT"),
+            trusted_proxy_hops=integer("TRUSTED_PROXY_HOPS"),
+            metrics_token=values["METRICS_TOKEN"] or None,
         )
         settings.validate()
         return settings
@@ -191,15 +212,34 @@ class Settings:
             raise ConfigError(f"TIMEZONE {self.timezone!r} is not a known IANA time zone") from None
         if self.forecast_history_days < 21:
             raise ConfigError(f"FORECAST_HISTORY_DAYS must be at least 21 (3 weeks), got {self.forecast_history_days}")
+        import datetime as dt
+
+        try:
+            earliest = dt.datetime.fromisoformat(self.earliest_reading_time.replace("Z", "+00:00"))
+        except ValueError:
+            earliest = None
+        if earliest is None or earliest.tzinfo is None:
+            raise ConfigError(
+                "EARLIEST_READING_TIME must be an ISO 8601 time with Z or an offset, "
+                f"got {self.earliest_reading_time!r}"
+            )
+        if self.bigquery_deadline_s < 1:
+            raise ConfigError(f"BIGQUERY_DEADLINE_S must be at least 1 second, got {self.bigquery_deadline_s}")
         if self.env == "production":
-            if not self.jwt_secret or len(self.jwt_secret) < 32:
-                raise ConfigError("JWT_SECRET must be set (32+ characters) in production")
-            if self.bigquery_emulator_host or self.pubsub_emulator_host:
-                raise ConfigError("BIGQUERY_EMULATOR_HOST / PUBSUB_EMULATOR_HOST must be empty in production")
+            if self.fault_kill_at:
+                raise ConfigError("FAULT_KILL_AT is for the fault suite and must be empty in production")
+            refuse_weak_production_settings(self)
 
     def with_(self, **changes) -> Settings:
         """A copy with some settings changed (tests, per-request overrides)."""
         return replace(self, **changes)
+
+    @property
+    def earliest_reading(self):
+        """EARLIEST_READING_TIME as an aware datetime (UTC)."""
+        import datetime as dt
+
+        return dt.datetime.fromisoformat(self.earliest_reading_time.replace("Z", "+00:00")).astimezone(dt.UTC)
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -208,6 +248,63 @@ class Settings:
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             url = "postgresql+pg8000://" + url.split("://", 1)[1]
         return url
+
+
+# Values of JWT_SECRET written in the repository (local/.env.example, tests, docs): never a
+# production key. Any secret containing one of these marks is refused in production too.
+PLACEHOLDER_SECRETS = ("change-me-to-32-or-more-random-characters",)
+PLACEHOLDER_MARKS = ("change-me", "changeme", "placeholder", "example", "not-the-secret", "test-secret", "secret-")
+MIN_SECRET_BITS = 256  # 32 bytes of entropy (RFC 7518 3.2: an HS256 key at least as long as the hash)
+SECURE_SSLMODES = ("verify-ca", "verify-full")
+
+
+def secret_bits(secret: str) -> float:
+    """Entropy estimate of a key, in bits: its length times the bits per character of the
+    smallest alphabet it is written in (hex 4, base64 6, other printable text 6.5); a key of
+    fewer than 16 distinct characters counts log2(distinct) per character (repetition)."""
+    import math
+    import string
+
+    if not secret:
+        return 0.0
+    chars = set(secret)
+    if chars <= set(string.hexdigits):
+        per_char = 4.0
+    elif chars <= set(string.ascii_letters + string.digits + "+/-_="):
+        per_char = 6.0
+    else:
+        per_char = 6.5
+    if len(chars) < 16:
+        per_char = min(per_char, math.log2(max(2, len(chars))))
+    return per_char * len(secret)
+
+
+def refuse_weak_production_settings(settings: Settings) -> None:
+    """ABBANOA_ENV=production: ConfigError naming the first weak setting (one line)."""
+    from urllib.parse import parse_qs
+
+    secret = settings.jwt_secret or ""
+    lowered = secret.lower()
+    if not secret:
+        raise ConfigError("JWT_SECRET must be set in production (Secret Manager)")
+    if secret in PLACEHOLDER_SECRETS or any(mark in lowered for mark in PLACEHOLDER_MARKS):
+        raise ConfigError("JWT_SECRET is a placeholder from the repository; set a random key in production")
+    if secret_bits(secret) < MIN_SECRET_BITS:
+        raise ConfigError(
+            f"JWT_SECRET has about {secret_bits(secret) / 8:.0f} bytes of entropy; production needs 32 or more"
+            " (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+        )
+    db = urlsplit(settings.database_url)
+    if not db.password:
+        raise ConfigError("DATABASE_URL has no password; production connects with password authentication")
+    sslmode = (parse_qs(db.query).get("sslmode") or ["prefer"])[-1]
+    if sslmode not in SECURE_SSLMODES:
+        raise ConfigError(f"DATABASE_URL sslmode={sslmode}; production needs sslmode=verify-ca or verify-full")
+    redis_url = urlsplit(settings.redis_url)
+    if redis_url.scheme != "rediss" and not redis_url.password:
+        raise ConfigError("REDIS_URL has neither AUTH (redis://:password@...) nor TLS (rediss://) in production")
+    if settings.bigquery_emulator_host or settings.pubsub_emulator_host:
+        raise ConfigError("BIGQUERY_EMULATOR_HOST / PUBSUB_EMULATOR_HOST must be empty in production")
 
 
 _settings: Settings | None = None

@@ -1,13 +1,10 @@
 """gunicorn entry point: `gunicorn -w 2 -b 127.0.0.1:8000 api.wsgi:app`.
 
-Behind Cloud Run's front end (or nginx locally) the client address arrives in
-X-Forwarded-For; ProxyFix trusts exactly one hop, so the login rate limit counts the
-real client, not the proxy, and a client cannot forge its address past that hop.
+Behind Cloud Run's front end (or nginx) the client address arrives in X-Forwarded-For:
+set TRUSTED_PROXY_HOPS to the number of proxies that append to it (Cloud Run: 1), and the
+app trusts exactly that many hops (api/hooks.py). Unset (0), the header is ignored.
 """
 
-from werkzeug.middleware.proxy_fix import ProxyFix
-
-from api.app import create_app
+from api import create_app
 
 app = create_app()
-app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)

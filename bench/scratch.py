@@ -12,12 +12,12 @@ from abbanoa.settings import Settings, reset_settings
 from abbanoa.stores import postgres
 
 
-def create(prefix: str = "bench", **changes) -> Settings:
-    """Settings pointing at a new, migrated database `abbanoa_{prefix}_{run}` (and dataset and
-    key prefix of the same run), made the process's settings; `changes` override others."""
+def create(prefix: str = "bench", database_prefix: str = "abbanoa_", **changes) -> Settings:
+    """Settings pointing at a new, migrated database `{database_prefix}{prefix}_{run}` (and
+    dataset and key prefix of the same run), made the process's settings; `changes` override others."""
     run = uuid.uuid4().hex[:8]
     base = Settings.from_env()
-    url = sa.make_url(base.sqlalchemy_url).set(database=f"abbanoa_{prefix}_{run}")
+    url = sa.make_url(base.sqlalchemy_url).set(database=f"{database_prefix}{prefix}_{run}")
     settings = base.with_(
         database_url=url.render_as_string(hide_password=False),
         bq_dataset=f"{prefix}_{run}",
@@ -41,9 +41,9 @@ def drop(settings: Settings) -> None:
 
 
 @contextlib.contextmanager
-def scratch_settings(prefix: str = "bench", **changes):
+def scratch_settings(prefix: str = "bench", database_prefix: str = "abbanoa_", **changes):
     """create() on entry, drop() on exit."""
-    settings = create(prefix, **changes)
+    settings = create(prefix, database_prefix, **changes)
     try:
         yield settings
     finally:

@@ -87,9 +87,12 @@ def logout(settings: Settings, token: str, refresh_token: str | None = None) -> 
 
 
 def api_metrics_text(settings: Settings) -> str | None:
-    """The API's Prometheus text (/metrics), or None when unreachable."""
+    """The API's Prometheus text (/metrics, with METRICS_TOKEN), or None when unreachable or refused."""
+    if not settings.metrics_token:
+        return None
     try:
-        r = requests.get(f"{settings.api_url}/metrics", timeout=TIMEOUT_S)
+        headers = {"Authorization": f"Bearer {settings.metrics_token}"}
+        r = requests.get(f"{settings.api_url}/metrics", headers=headers, timeout=TIMEOUT_S)
         return r.text if r.ok else None
     except requests.RequestException:
         return None
@@ -101,6 +104,11 @@ class DataSource:
     mode = "?"
     read_only = False
 
+    def check_user(self) -> None:
+        """LoginFailed when the session's user would be refused by the API now (disabled,
+        demoted, logged out, password changed); checked at most every USER_CACHE_S seconds.
+        The views' cached results are served only after this check."""
+
     def summary(self, time_range: str) -> dict: ...
     def nodes(self) -> list[dict]: ...
     def districts(self) -> list[dict]: ...
@@ -109,10 +117,16 @@ class DataSource:
     def anomalies(self, **filters: Any) -> dict: ...
     def acknowledge(self, anomaly_id: int) -> dict: ...
     def resolve(self, anomaly_id: int) -> dict: ...
+    def reopen(self, anomaly_id: int) -> dict: ...
+    def assign(self, anomaly_id: int, assignee: str) -> dict: ...
+    def comment(self, anomaly_id: int, text: str) -> dict: ...
+    def history(self, anomaly_id: int) -> dict: ...
+    def events(self, after: int = 0) -> dict: ...
     def efficiency(self, district_id: str, period: str, start: dt.datetime, end: dt.datetime) -> dict: ...
     def quality(self, start: dt.date, end: dt.date) -> dict: ...
     def forecast(self, node_id: str, metric: str) -> dict: ...
     def job_runs(self, limit: int = 200) -> list[dict]: ...
+    def job_run(self, message_id: str) -> dict | None: ...
     def run_job(self, name: str) -> dict: ...
 
 
@@ -124,10 +138,12 @@ class ApiSource(DataSource):
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
 
-    def _call(self, method: str, path: str, **params: Any) -> Any:
+    def _call(self, method: str, path: str, body: dict | None = None, **params: Any) -> Any:
         params = {k: v for k, v in params.items() if v is not None}
         try:
-            r = self.session.request(method, f"{self.settings.api_url}/api/v1{path}", params=params, timeout=TIMEOUT_S)
+            r = self.session.request(
+                method, f"{self.settings.api_url}/api/v1{path}", params=params, json=body, timeout=TIMEOUT_S
+            )
         except requests.RequestException as exc:
             raise Unavailable(f"API unreachable ({exc.__class__.__name__})") from exc
         if r.status_code >= 400:
@@ -137,6 +153,22 @@ class ApiSource(DataSource):
                 message = r.text[:200]
             raise Unavailable(f"API {r.status_code}: {message}")
         return r.json()
+
+    checked_at = -float("inf")
+
+    def check_user(self):
+        from abbanoa.auth.users import USER_CACHE_S
+
+        if time.monotonic() - self.checked_at < USER_CACHE_S:
+            return
+        try:
+            r = self.session.get(f"{self.settings.api_url}/api/v1/auth/me", timeout=TIMEOUT_S)
+        except requests.RequestException:
+            return  # the API cannot answer: the views say so on their own calls
+        if r.status_code in (401, 403):
+            raise LoginFailed("the API refused this session")
+        if r.ok:
+            self.user, self.checked_at = r.json(), time.monotonic()
 
     def summary(self, time_range):
         return self._call("GET", "/dashboard/summary", range=time_range)
@@ -178,6 +210,21 @@ class ApiSource(DataSource):
     def resolve(self, anomaly_id):
         return self._call("POST", f"/anomalies/{anomaly_id}/resolve")
 
+    def reopen(self, anomaly_id):
+        return self._call("POST", f"/anomalies/{anomaly_id}/reopen", body={})
+
+    def assign(self, anomaly_id, assignee):
+        return self._call("POST", f"/anomalies/{anomaly_id}/assign", body={"assignee": assignee})
+
+    def comment(self, anomaly_id, text):
+        return self._call("POST", f"/anomalies/{anomaly_id}/comments", body={"text": text})
+
+    def history(self, anomaly_id):
+        return self._call("GET", f"/anomalies/{anomaly_id}/history")
+
+    def events(self, after=0):
+        return self._call("GET", "/events", after=after)
+
     def efficiency(self, district_id, period, start, end):
         return self._call(
             "GET", f"/districts/{district_id}/efficiency", period=period, **{"from": _iso(start), "to": _iso(end)}
@@ -192,27 +239,67 @@ class ApiSource(DataSource):
     def job_runs(self, limit=200):
         return self._call("GET", "/jobs", limit=limit)["items"]
 
+    def job_run(self, message_id):
+        items = self._call("GET", "/jobs", event=message_id, limit=1)["items"]
+        return items[0] if items else None
+
     def run_job(self, name):
         return self._call("POST", f"/jobs/{name}/run")
 
 
+def token_claims(token: str) -> dict[str, Any]:
+    """The claims of a token this dashboard received from the API's login, read without the
+    signing key (the dashboard holds none): who the session is, for the re-checks below."""
+    try:
+        payload = token.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, TypeError) as exc:
+        raise LoginFailed("session token unreadable; log in again") from exc
+
+
 class HybridSource(DataSource):
-    """abbanoa.repository on PostgreSQL + Redis; roles are enforced here as in the API."""
+    """abbanoa.repository on PostgreSQL + Redis. Before every read or change the session's
+    user is checked as the API checks it (abbanoa.auth.users.token_user: disabled, renamed,
+    role, password change; at most USER_CACHE_S old) and the token against the revocation
+    list; the role used is the database's, not the login response's."""
 
     mode = "hybrid"
 
-    def __init__(self, settings: Settings, user: dict):
+    def __init__(self, settings: Settings, user: dict, token: str = ""):
+        from abbanoa.auth.users import UserCache
         from abbanoa.stores import postgres
         from abbanoa.stores.cache import Cache
 
         self.settings, self.user, self.tenant = settings, user, user["tenant_id"]
+        self.claims = token_claims(token)
         self.engine = postgres.engine(settings)
         self.cache = Cache(settings)
+        self.users = UserCache()
+
+    def check_user(self):
+        self._check_user()
+
+    def _check_user(self) -> dict:
+        """The session's user as of now; LoginFailed when the API would refuse them."""
+        from abbanoa.auth import AuthError, tokens
+        from abbanoa.auth.users import token_user
+
+        claims = self.claims
+        if claims.get("tenant") != self.tenant or claims.get("exp", 0) < time.time():
+            raise LoginFailed("session expired; log in again")
+        try:
+            if tokens.is_revoked(self.settings, claims.get("jti", ""), strict=False, sid=claims.get("sid")):
+                raise AuthError("token revoked")
+            self.user = token_user(self.engine.connect, self.users, claims)
+        except AuthError as exc:
+            raise LoginFailed(f"{exc}; log in again") from exc
+        return self.user
 
     def _read(self, fn, *args, **kwargs):
         from abbanoa.repository import InvalidParameter, NotFound
 
         try:
+            self._check_user()
             with self.engine.connect() as conn:
                 return fn(conn, self.tenant, *args, **kwargs)
         except (NotFound, InvalidParameter) as exc:
@@ -223,13 +310,15 @@ class HybridSource(DataSource):
             raise
 
     def _role(self, needed: str) -> None:
-        order = ("viewer", "operator", "admin")
-        if order.index(self.user.get("role", "viewer")) < order.index(needed):
+        from abbanoa.auth import role_allows
+
+        if not role_allows(self._check_user().get("role", "viewer"), needed):
             raise Unavailable(f"needs the {needed} role")
 
     def summary(self, time_range):
         from abbanoa.repository import network
 
+        self._check_user()
         return network.dashboard_summary(
             self.engine.connect, self.cache, self.tenant, time_range, dt.datetime.now(dt.UTC)
         )
@@ -247,6 +336,7 @@ class HybridSource(DataSource):
     def latest(self, node_id):
         from abbanoa.repository import nodes
 
+        self._check_user()
         return nodes.get_latest(self.engine.connect, self.cache, self.tenant, node_id)
 
     def readings(self, node_id, metric, start, end, resolution):
@@ -274,6 +364,45 @@ class HybridSource(DataSource):
 
         return self._change(anomalies.resolve, anomaly_id)
 
+    def reopen(self, anomaly_id):
+        from abbanoa.repository import anomalies
+
+        return self._change(anomalies.reopen, anomaly_id)
+
+    def _act(self, fn, anomaly_id, value):
+        self._role("operator")
+        from abbanoa.repository import InvalidParameter, NotFound
+
+        try:
+            with self.engine.begin() as conn:
+                return fn(conn, self.tenant, anomaly_id, self.user["username"], value, dt.datetime.now(dt.UTC))
+        except (NotFound, InvalidParameter) as exc:
+            raise Unavailable(str(exc)) from exc
+
+    def assign(self, anomaly_id, assignee):
+        from abbanoa.repository import anomalies
+
+        return self._act(anomalies.assign, anomaly_id, assignee)
+
+    def comment(self, anomaly_id, text):
+        from abbanoa.repository import anomalies
+
+        return self._act(anomalies.comment, anomaly_id, text)
+
+    def history(self, anomaly_id):
+        from abbanoa.repository import anomalies
+
+        return self._read(anomalies.history, anomaly_id)
+
+    def events(self, after=0):
+        from abbanoa.repository import anomalies
+
+        def both(conn, tenant):
+            return {"items": anomalies.alerts_since(conn, tenant, after),
+                    "newest": anomalies.newest_alert_id(conn, tenant)}  # fmt: skip
+
+        return self._read(both)
+
     def efficiency(self, district_id, period, start, end):
         from abbanoa.repository import network
 
@@ -295,12 +424,21 @@ class HybridSource(DataSource):
         self._role("operator")
         return self._read(ops.list_job_runs, limit=limit)
 
-    def run_job(self, name):
-        self._role("admin")
-        from abbanoa.jobs.runner import run_job
+    def job_run(self, message_id):
+        from abbanoa.repository import ops
 
-        record = run_job(name, self.settings, trigger="dashboard")
-        return {"job": name, "mode": "ran", "status": getattr(record, "status", None)}
+        self._role("operator")
+        runs = self._read(ops.list_job_runs, limit=1, event_id=message_id)
+        return runs[0] if runs else None
+
+    def run_job(self, name):
+        """Publish to the job's topic, as the API's run-now does; the dashboard never runs a job."""
+        from abbanoa.auth import PLATFORM_OPERATOR
+        from abbanoa.jobs import schedule, scheduler
+
+        self._role(PLATFORM_OPERATOR)
+        message_id = scheduler.fire(self.settings, name, dt.datetime.now(dt.UTC), timeout_s=TIMEOUT_S)
+        return {"job": name, "mode": "published", "topic": schedule.job(name).topic, "message_id": message_id}
 
 
 OPERATIONAL = "needs the operational stores (PostgreSQL/Redis); fallback mode reads BigQuery only"
@@ -312,15 +450,47 @@ class FallbackSource(DataSource):
     mode = "fallback"
     read_only = True
 
-    def __init__(self, settings: Settings, user: dict):
+    def __init__(self, settings: Settings, user: dict, token: str = ""):
         from abbanoa.stores.bigquery import Warehouse
 
-        self.settings, self.user, self.tenant = settings, user, user["tenant_id"]
+        self.settings, self.user, self.tenant, self.token = settings, user, user["tenant_id"], token
         self.wh = Warehouse(settings)
+        self.checked_at = -float("inf")
+
+    def check_user(self):
+        self._check_user()
+
+    def _check_user(self) -> None:
+        """The API's own check (GET /auth/me: disabled, role, tenant, revocation), redone at most
+        every USER_CACHE_S seconds. The API refusing ends the session; an API that cannot answer
+        (the reason for this mode) leaves the session to its token's expiry (15 minutes), as the
+        API does for access tokens while Redis is down."""
+        from abbanoa.auth.users import USER_CACHE_S
+
+        if time.monotonic() - self.checked_at < USER_CACHE_S:
+            return
+        if seconds_left(self.token) <= 0:
+            raise LoginFailed("session expired; log in again")
+        try:
+            r = requests.get(
+                f"{self.settings.api_url}/api/v1/auth/me",
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=TIMEOUT_S,
+            )
+        except requests.RequestException:
+            return
+        if r.status_code in (401, 403):
+            raise LoginFailed("the API refused this session; log in again")
+        if r.ok:
+            me = r.json()
+            if me.get("tenant_id") != self.tenant:
+                raise LoginFailed("session tenant changed; log in again")
+            self.user, self.checked_at = me, time.monotonic()
 
     def nodes(self):
         from abbanoa.stores.bigquery import param
 
+        self._check_user()
         rows = self.wh.query_rows(
             f"SELECT node_id, name, node_type, latitude, longitude, dma_id AS district_id, updated_at "
             f"FROM `{self.wh.table_id('nodes')}` WHERE tenant_id = @t",
@@ -336,7 +506,7 @@ class FallbackSource(DataSource):
         from abbanoa.metrics import METRICS
         from abbanoa.stores.bigquery import param
 
-        if node_id not in {n["node_id"] for n in self.nodes()}:
+        if node_id not in {n["node_id"] for n in self.nodes()}:  # nodes() checks the user
             raise Unavailable(f"unknown node {node_id}")
         trunc = {"1h": "HOUR", "1d": "DAY"}.get(resolution, "HOUR")
         rows = self.wh.query_rows(
@@ -366,13 +536,14 @@ class FallbackSource(DataSource):
         raise Unavailable(OPERATIONAL)
 
     summary = latest = anomalies = acknowledge = resolve = efficiency = quality = forecast = _unavailable
-    job_runs = run_job = districts = _unavailable
+    reopen = assign = comment = history = events = _unavailable
+    job_runs = job_run = run_job = districts = _unavailable
 
 
 def make_source(settings: Settings, token: str, user: dict) -> DataSource:
     mode = settings.dashboard_data_mode
     if mode == "hybrid":
-        return HybridSource(settings, user)
+        return HybridSource(settings, user, token)
     if mode == "fallback":
-        return FallbackSource(settings, user)
+        return FallbackSource(settings, user, token)
     return ApiSource(settings, token, user)

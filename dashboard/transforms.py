@@ -117,5 +117,6 @@ def efficiency_frame(items: list[dict], tz: str) -> pd.DataFrame:
     df = pd.DataFrame(items)
     numeric = [c for c in df.columns if c.endswith(("_m3", "_pct", "_l_s", "_day", "ili"))]
     df[numeric] = df[numeric].apply(pd.to_numeric, errors="coerce").astype(float)
+    df["partial"] = df["partial"].fillna(False).astype(bool) if "partial" in df else False
     df["day"] = pd.to_datetime(df["period_start"], utc=True).dt.tz_convert(tz)
     return df.sort_values("day")

@@ -47,11 +47,18 @@ def _job_for_topic(source: str | None) -> str | None:
     return None
 
 
-def _event_age(cloud_event) -> dt.timedelta:
+def _event_time(cloud_event) -> dt.datetime | None:
     sent = cloud_event.get("time")
-    if not sent:
-        return dt.timedelta(0)
-    return dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(sent.replace("Z", "+00:00"))
+    return dt.datetime.fromisoformat(sent.replace("Z", "+00:00")) if sent else None
+
+
+def _event_age(cloud_event) -> dt.timedelta:
+    sent = _event_time(cloud_event)
+    return dt.datetime.now(dt.UTC) - sent if sent else dt.timedelta(0)
+
+
+class JobNotRun(RuntimeError):
+    """Raised so that Pub/Sub redelivers: the job was skipped and nothing else does its work."""
 
 
 @functions_framework.cloud_event
@@ -66,8 +73,12 @@ def job_pubsub(cloud_event):
     if (age := _event_age(cloud_event)) > MAX_EVENT_AGE:
         log.error("dropping %s event %s: %s old", name, cloud_event["id"], age)
         return
-    record = run_job(name, settings, trigger="pubsub", event_id=cloud_event["id"])
+    record = run_job(name, settings, trigger="pubsub", event_id=cloud_event["id"], event_time=_event_time(cloud_event))
     log.info(json.dumps({"job": name, "event_id": cloud_event["id"], **record.to_dict()}, default=str))
+    if record.status == "skipped" and not (record.details or {}).get("covered"):
+        # the run holding the lock started before this event: it may not do this event's
+        # work, so the message is nacked (500) and redelivered after Pub/Sub's backoff
+        raise JobNotRun(f"{name} skipped: a run started before this event holds the lock; redeliver")
 
 
 @functions_framework.http
@@ -85,7 +96,8 @@ def job_http(request):
         record = run_job(name, settings, trigger="http", params=params)
     except Exception as exc:
         return jsonify({"job": name, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}), 500
-    return jsonify(record.to_dict()), 200
+    code = {"skipped": 409, "degraded": 503}.get(record.status, 200)  # degraded: a store was down
+    return jsonify(record.to_dict()), code
 
 
 @functions_framework.cloud_event

@@ -4,6 +4,10 @@ Recording and publishing are separate steps: the alert row is written in the job
 transaction; publish_pending() then sends every row not yet published. A rerun or a
 redelivered job message finds the key already there and records nothing; a crash between
 the two steps leaves the row unpublished, and the next run sends it.
+
+Each alert that goes out is also pushed live on Redis pub/sub (`live_channel`, one channel
+per tenant), where the API's server-sent-events stream (/api/v1/events/stream) relays it to
+open dashboards; Redis being down loses only the push (the stream replays from PostgreSQL).
 """
 
 from __future__ import annotations
@@ -91,5 +95,38 @@ def publish_pending(engine: sa.Engine, settings: Settings, now: dt.datetime | No
                 sa.text("UPDATE alerts SET published_at = :now, message_id = :mid WHERE alert_id = :id"),
                 {"now": now, "mid": message_id, "id": row["alert_id"]},
             )
+        push_live(settings, row["tenant_id"], live_event(row))
         sent += 1
     return sent
+
+
+def live_channel(settings: Settings, tenant_id: str) -> str:
+    """The Redis pub/sub channel of a tenant's live events (under the key prefix)."""
+    return f"{settings.redis_key_prefix}live:{tenant_id}"
+
+
+def live_event(row) -> dict[str, Any]:
+    payload = row["payload"] if isinstance(row["payload"], dict) else json.loads(row["payload"])
+    return {
+        "alert_id": row["alert_id"],
+        "type": row["alert_type"],
+        "severity": row["severity"],
+        "escalation": bool(payload.get("escalation")),
+        "anomaly_id": payload.get("anomaly_id"),
+        "node_id": payload.get("node_id"),
+        "district_id": payload.get("district_id"),
+        "metric": payload.get("metric"),
+        "start_ts": payload.get("start_ts"),
+    }
+
+
+def push_live(settings: Settings, tenant_id: str, event: dict[str, Any]) -> bool:
+    """PUBLISH the event on the tenant's live channel; False (logged) when Redis is down."""
+    from abbanoa.stores import cache
+
+    try:
+        cache.client(settings).publish(live_channel(settings, tenant_id), json.dumps(event, default=str))
+        return True
+    except Exception as exc:  # a live push is best effort; the alert itself is kept
+        log.warning("live push of alert %s failed: %s", event.get("alert_id"), exc)
+        return False

@@ -70,6 +70,14 @@ def expected_hourly(readings: pd.DataFrame, config: DetectorConfig) -> pd.DataFr
     h = hourly(readings, config.timezone)
     if h.empty:
         return h.assign(expected=np.nan, scale=np.nan)
+    h = references(h, config)
+    typical, series_scale = series_spreads(h, config)
+    return _finish(h, typical, series_scale, config)
+
+
+def references(h: pd.DataFrame, config: DetectorConfig) -> pd.DataFrame:
+    """Each hour of `h` (from hourly()) with its reference (`expected`), robust `spread` and
+    `basis`, learnt from the earlier hours of `h` only (the hour's own value is not used)."""
     # DST autumn: the repeated local hour is one cell of the week/day table (mean of both)
     weekly = h.groupby(SERIES + ["how", "week"])["value"].mean().reset_index().rename(columns={"week": "period"})
     weekly = _rolling_reference(weekly, SERIES + ["how"], config.baseline_weeks, config.baseline_min_weeks)
@@ -106,23 +114,80 @@ def expected_hourly(readings: pd.DataFrame, config: DetectorConfig) -> pd.DataFr
     use_week = h["ref"].notna()
     use_kind = ~use_week & h["ref_d"].notna()
     h["expected"] = h["ref"].where(use_week, h["ref_d"].where(use_kind, h["ref_a"]))
-    spread = h["spread"].where(use_week, h["spread_d"].where(use_kind, h["spread_a"]))
-    # a series' typical spread stops a lucky quiet hour from making every wiggle anomalous
-    typical = spread.groupby([h["node_id"], h["metric"]]).transform("median")
-    floor = h["metric"].map(SCALE_FLOOR).fillna(0.0)
-    relative = h["metric"].map(RELATIVE_FLOOR).fillna(config.relative_floor)
-    h["scale"] = np.fmax.reduce([spread.fillna(0), typical.fillna(0), floor, relative * h["expected"].abs().fillna(0)])
-    h["scale"] = h["scale"].where(h["expected"].notna())
-    # one spread per series: a step of fixed size scores the same by day and by night
-    h["series_scale"] = h["scale"].groupby([h["node_id"], h["metric"]]).transform("median")
+    h["spread"] = h["spread"].where(use_week, h["spread_d"].where(use_kind, h["spread_a"]))
     h["basis"] = np.where(
         use_week, "hour_of_week", np.where(use_kind, "hour_of_day", np.where(h["ref_a"].notna(), "one_day", None))
     )
-    return (
-        h.drop(columns=["ref", "spread", "ref_d", "spread_d", "ref_a", "spread_a"])
-        .sort_values(SERIES + ["hour"])
-        .reset_index(drop=True)
+    return h.drop(columns=["ref", "ref_d", "spread_d", "ref_a", "spread_a"])
+
+
+def _scale(h: pd.DataFrame, typical: pd.Series, config: DetectorConfig) -> pd.Series:
+    # a series' typical spread stops a lucky quiet hour from making every wiggle anomalous
+    floor = h["metric"].map(SCALE_FLOOR).fillna(0.0)
+    relative = h["metric"].map(RELATIVE_FLOOR).fillna(config.relative_floor)
+    scale = np.fmax.reduce([h["spread"].fillna(0), typical.fillna(0), floor, relative * h["expected"].abs().fillna(0)])
+    return pd.Series(scale, index=h.index).where(h["expected"].notna())
+
+
+def series_spreads(h: pd.DataFrame, config: DetectorConfig) -> tuple[pd.Series, pd.Series]:
+    """Per row of `h` (from references()): its series' typical spread (median over the
+    series' hours) and its series' scale (median of the hours' floored scales)."""
+    keys = [h["node_id"], h["metric"]]
+    typical = h["spread"].groupby(keys).transform("median")
+    # one spread per series: a step of fixed size scores the same by day and by night
+    series_scale = _scale(h, typical, config).groupby(keys).transform("median")
+    return typical, series_scale
+
+
+def _finish(h: pd.DataFrame, typical: pd.Series, series_scale: pd.Series, config: DetectorConfig) -> pd.DataFrame:
+    h = h.assign(scale=_scale(h, typical, config), series_scale=series_scale)
+    return h.drop(columns=["spread"]).sort_values(SERIES + ["hour"]).reset_index(drop=True)
+
+
+REFERENCE_COLUMNS = SERIES + ["day", "hod", "expected", "spread", "basis"]
+SERIES_COLUMNS = SERIES + ["typical_spread", "series_scale"]
+
+
+def day_references(history: pd.DataFrame, day: pd.Timestamp, config: DetectorConfig):
+    """The stored state of detection for one local `day`: from hourly means before it
+    (`history`: node_id, metric, ts, value), each series' reference per local hour of that
+    day (REFERENCE_COLUMNS) and its typical spread and scale (SERIES_COLUMNS). The same
+    computation as expected_hourly(), with the day's hours present but not yet measured."""
+    h = hourly(prepare(history), config.timezone)
+    if h.empty:
+        return pd.DataFrame(columns=REFERENCE_COLUMNS), pd.DataFrame(columns=SERIES_COLUMNS)
+    # the day's UTC hours: 23 or 25 of them on the daylight-saving days
+    start, end = (pd.Timestamp(day) + pd.Timedelta(days=k) for k in (0, 1))
+    hours = pd.date_range(
+        start.tz_localize(config.timezone).tz_convert("UTC"),
+        end.tz_localize(config.timezone).tz_convert("UTC"),
+        freq="h",
+        inclusive="left",
     )
+    series = h[SERIES].drop_duplicates()
+    ahead = series.merge(pd.DataFrame({"ts": hours}), how="cross").assign(value=np.nan)
+    h = pd.concat([h, hourly(ahead, config.timezone)], ignore_index=True)
+    h = references(h, config)
+    typical, series_scale = series_spreads(h, config)
+    mine = h["day"] == pd.Timestamp(day)
+    refs = h.loc[mine, REFERENCE_COLUMNS].drop_duplicates(SERIES + ["day", "hod"])
+    stats = h.assign(typical_spread=typical, series_scale=series_scale)[SERIES_COLUMNS].drop_duplicates(SERIES)
+    return refs.reset_index(drop=True), stats.reset_index(drop=True)
+
+
+def expected_from_stored(
+    readings: pd.DataFrame, refs: pd.DataFrame, stats: pd.DataFrame, config: DetectorConfig
+) -> pd.DataFrame:
+    """expected_hourly() for the hours of `readings` (prepared), with the references and
+    series spreads stored by day_references() instead of learnt from the history again."""
+    h = hourly(readings, config.timezone)
+    if h.empty:
+        return h.assign(expected=np.nan, scale=np.nan)
+    refs = refs.assign(day=pd.to_datetime(refs["day"]), hod=refs["hod"].astype(int))
+    h = h.merge(refs[REFERENCE_COLUMNS], on=SERIES + ["day", "hod"], how="left")
+    h = h.merge(stats[SERIES_COLUMNS], on=SERIES, how="left")
+    h["basis"] = h["basis"].where(h["expected"].notna(), None)
+    return _finish(h.drop(columns=["series_scale", "typical_spread"]), h["typical_spread"], h["series_scale"], config)
 
 
 def with_expected(readings: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:

@@ -8,8 +8,6 @@ so locally only the SQL text is tested; settings.anomaly_backend = "bqml" select
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 
 MODEL = "anomaly_arima"
@@ -81,16 +79,3 @@ def flags_from_result(result: pd.DataFrame, threshold: float = 0.99) -> pd.DataF
             "expected": result["expected"],
         }
     )[FLAG_COLUMNS]
-
-
-def detect(warehouse, settings, since: dt.datetime, until: dt.datetime) -> pd.DataFrame:
-    """Retrain and detect in BigQuery; flagged points for the episode builder."""
-    from abbanoa.stores.bigquery import param
-
-    dataset = f"{settings.gcp_project}.{settings.bq_dataset}"
-    warehouse.query(create_model_sql(dataset), [param("until", "TIMESTAMP", until)])
-    result = warehouse.query_df(
-        detect_anomalies_sql(dataset),
-        [param("since", "TIMESTAMP", since), param("until", "TIMESTAMP", until)],
-    )
-    return flags_from_result(result)

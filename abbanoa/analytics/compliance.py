@@ -104,3 +104,27 @@ def excursions(checked: pd.DataFrame, max_gap: pd.Timedelta = pd.Timedelta(minut
     )  # fmt: skip
     runs["peak_value"] = frame.loc[peak_idx.to_numpy(), "value"].to_numpy()
     return runs.reset_index(drop=True)[cols]
+
+
+def range_compliance(days: list[dict], found: list[dict]) -> dict:
+    """Compliance of a range from its daily rows and excursions (one definition for the API,
+    the Water quality view and the reports): % of samples within their limits, per parameter
+    too, and the excursions that overlap the range (open ones counted apart)."""
+    samples = sum(int(d["samples"]) for d in days)
+    compliant = sum(int(d["compliant"]) for d in days)
+    per: dict[str, dict] = {}
+    for d in days:
+        m = per.setdefault(d["metric"], {"samples": 0, "compliant": 0})
+        m["samples"] += int(d["samples"])
+        m["compliant"] += int(d["compliant"])
+    for m in per.values():
+        m["compliance_pct"] = 100.0 * m["compliant"] / m["samples"] if m["samples"] else None
+    return {
+        "samples": samples,
+        "compliant": compliant,
+        "non_compliant": samples - compliant,
+        "compliance_pct": 100.0 * compliant / samples if samples else None,
+        "by_metric": per,
+        "excursions": len(found),
+        "open_excursions": sum(1 for e in found if e.get("open")),
+    }

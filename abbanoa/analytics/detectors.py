@@ -341,12 +341,15 @@ def detect_readings(
     detectors: tuple[str, ...] | None = None,
     history: pd.DataFrame | None = None,
     intervals: pd.DataFrame | None = None,
+    expected: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Run every per-series detector; flagged points (FLAG_COLUMNS), node-level.
 
     `history`: hourly means (ts = start of the hour) before `readings`, which the baselines
     learn from (baseline deviations are flagged on those hours too); the other detectors
-    see `readings` only. `intervals`: each series' usual reporting interval (sensor_gap)."""
+    see `readings` only. `intervals`: each series' usual reporting interval (sensor_gap).
+    `expected`: the hours of `readings` with their baselines already known (as from
+    baseline.expected_hourly, e.g. baseline.expected_from_stored), instead of `history`."""
     config = config or DetectorConfig()
     frame = prepare(readings)
     if frame.empty:
@@ -354,12 +357,13 @@ def detect_readings(
     wanted = set(detectors or ("baseline", "sudden", "range", "stuck", "spike", "gap", "totalizer"))
     found: list[pd.DataFrame] = []
     if wanted & {"baseline", "sudden"}:
-        basis = frame
-        if history is not None and not history.empty:
-            past = prepare(history)
-            past = past[past["ts"] < frame["ts"].min().floor("h")]  # an hour is either hourly or raw
-            basis = pd.concat([past, frame], ignore_index=True)
-        expected = expected_hourly(basis, config)
+        if expected is None:
+            basis = frame
+            if history is not None and not history.empty:
+                past = prepare(history)
+                past = past[past["ts"] < frame["ts"].min().floor("h")]  # an hour is either hourly or raw
+                basis = pd.concat([past, frame], ignore_index=True)
+            expected = expected_hourly(basis, config)
         if "baseline" in wanted:
             found.append(baseline_deviation(expected, config, thresholds))
         if "sudden" in wanted:

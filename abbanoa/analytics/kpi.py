@@ -82,3 +82,19 @@ def daily_leakage_m3(night_leakage: float | None, night_day_factor_h: float) -> 
     if not _valid(night_leakage):
         return None
     return night_leakage * 3600.0 * night_day_factor_h / 1000.0
+
+
+# ARERA RQTI (deliberation 917/2017/R/idr, Art. 8 and Table 3): macro-indicator M1 classes
+# A-E from M1a (m3/km/day) and M1b (%); a district takes the worse of the two classes.
+M1A_CLASS_LIMITS = (12.0, 20.0, 35.0, 55.0)
+M1B_CLASS_LIMITS = (25.0, 35.0, 45.0, 55.0)
+CLASSES = "ABCDE"
+
+
+def arera_m1_class(m1a_value: float | None, m1b_value: float | None) -> str | None:
+    """ARERA M1 class (A best .. E worst); None when either indicator is missing."""
+    if not _valid(m1a_value, m1b_value):
+        return None
+    a = sum(m1a_value >= lim for lim in M1A_CLASS_LIMITS)
+    b = sum(m1b_value >= lim for lim in M1B_CLASS_LIMITS)
+    return CLASSES[max(a, b)]

@@ -24,14 +24,23 @@ def minimum_night_flow(inflow: pd.DataFrame, config: DetectorConfig) -> pd.DataF
     exist and the window is one hour long).
     """
     if inflow.empty:
-        return pd.DataFrame(columns=["district_id", "night", "mnf", "night_end", "hours"])
+        return pd.DataFrame(columns=["district_id", "night", "mnf", "night_end", "hours", "mnf_ts", "seen_until"])
     frame = inflow.assign(ts=pd.to_datetime(inflow["ts"], utc=True))
     frame = frame.assign(hour=frame["ts"].dt.floor("h"))
     h = frame.groupby(["district_id", "hour"])["value"].mean().reset_index()
     local = h["hour"].dt.tz_convert(config.timezone)
     in_window = (local.dt.hour >= config.night_start_hour) & (local.dt.hour < config.night_end_hour)
     h = h[in_window].assign(night=local[in_window].dt.tz_localize(None).dt.normalize())
+    if h.empty:
+        return pd.DataFrame(columns=["district_id", "night", "mnf", "night_end", "hours", "mnf_ts", "seen_until"])
+    lowest = h.loc[h.groupby(["district_id", "night"])["value"].idxmin(), ["district_id", "night", "hour"]]
     nights = h.groupby(["district_id", "night"]).agg(mnf=("value", "min"), hours=("value", "size")).reset_index()
+    # when the minimum was seen (the start of its hour) and the newest reading of the night:
+    # an anomaly found on a night still in progress starts and ends no later than its data
+    nights = nights.merge(lowest.rename(columns={"hour": "mnf_ts"}), on=["district_id", "night"])
+    frame = frame.assign(night=frame["hour"].map(dict(zip(h["hour"], h["night"], strict=False))))
+    seen = frame.dropna(subset=["night"]).groupby(["district_id", "night"])["ts"].max().rename("seen_until")
+    nights = nights.join(seen, on=["district_id", "night"])
     end_local = nights["night"] + pd.Timedelta(hours=config.night_end_hour)
     nights["night_end"] = end_local.dt.tz_localize(
         config.timezone, ambiguous=True, nonexistent="shift_forward"
@@ -59,10 +68,16 @@ def rising_night_flow(nights: pd.DataFrame, config: DetectorConfig, sensitivity:
     score = (n["mnf"] - ref) / scale
     limit = config.mnf_z / max(sensitivity, 0.05)
     hit = score >= limit
-    hits = n[hit].assign(metric="flow_rate", node_id=None, ts=n["night_end"][hit])
+    # stamped when the night's minimum was seen, ending with the night's newest reading (a
+    # run inside the night window does not date its anomaly after itself)
+    hits = n[hit].assign(metric="flow_rate", node_id=None, ts=n["mnf_ts"][hit])
+    end = pd.to_datetime(n["seen_until"][hit], utc=True).where(
+        pd.to_datetime(n["seen_until"][hit], utc=True) < n["night_end"][hit], n["night_end"][hit]
+    )
     return _flags(
         hits,
         RISING_MNF,
+        end_ts=end.to_numpy(),
         score=score[hit].to_numpy(),
         threshold=limit,
         observed=hits["mnf"].to_numpy(),

@@ -8,7 +8,10 @@ false alert, unless it is a hydraulic symptom of a hydraulic event in its distri
 growing leak or a shut feed moves the flows and pressures of every meter and logger of the
 district, so a flow, pressure or level alert of any node there, between 1 h before the event
 and 6 h after its end, is explained by it (explained, not detecting: detection needs the
-event's own node or a district-level alert). Row-level faults the importer absorbs (duplicates, out_of_order,
+event's own node or a district-level alert). A data-quality alert names a span (a local day,
+or a silence up to its tick, `span_match`): it detects the events of its node it overlaps.
+With `raised_at` (a replay: the tick that raised the alert), time to detection runs to it.
+Row-level faults the importer absorbs (duplicates, out_of_order,
 malformed_rows) are not detector events and are left out.
 """
 
@@ -49,11 +52,17 @@ def match(alerts: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.DataFrame, pd.
         & pairs["type"].isin(HYDRAULIC_EVENTS)
         & pairs["metric"].isin(HYDRAULIC_METRICS)
     )
+    if "span_match" in pairs:
+        # a data-quality alert names a span (a day, a silence): it detects what it overlaps
+        span = pairs["span_match"].fillna(False).astype(bool)
+        overlaps = (pairs["start_ts"] <= pairs["end"]) & (pairs["end_ts"] >= pairs["start"] - LEAD)
+        starts_in = starts_in.where(~span, overlaps)
+        explains = explains.where(~span, overlaps)
+    # a replay knows when each alert was raised (its tick); a batch run only the anomaly's start
+    pairs["detected_at"] = pairs["raised_at"] if "raised_at" in pairs else pairs["start_ts"]
     detecting = pairs[where & starts_in]
-    first = detecting.sort_values("start_ts").groupby("id").first()
-    events = events.join(
-        first[["start_ts", "anomaly_type"]].rename(columns={"start_ts": "detected_at", "anomaly_type": "by"}), on="id"
-    )
+    first = detecting.sort_values("detected_at").groupby("id").first()
+    events = events.join(first[["detected_at", "anomaly_type"]].rename(columns={"anomaly_type": "by"}), on="id")
     events["detected"] = events["detected_at"].notna()
     events["ttd_h"] = ((events["detected_at"] - events["start"]).dt.total_seconds() / 3600).clip(lower=0)
     explained = pairs[(where | symptom) & explains].sort_values("start").groupby("index")["id"].first()
@@ -61,9 +70,9 @@ def match(alerts: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     return events, alerts
 
 
-def summary(events: pd.DataFrame, alerts: pd.DataFrame, districts: int, weeks: float) -> dict:
+def summary(events: pd.DataFrame, alerts: pd.DataFrame, districts: int, weeks: float, sensors: int = 0) -> dict:
     """Per event type: events, detected, recall, precision, median/max time to detection;
-    plus false alerts per district per week."""
+    plus false alerts per district per week and per 100 sensor-weeks, in all and by type."""
     by_type = {}
     kind_of = events.set_index("id")["type"]
     alerts = alerts.assign(event_type=alerts["event_id"].map(kind_of))
@@ -81,11 +90,18 @@ def summary(events: pd.DataFrame, alerts: pd.DataFrame, districts: int, weeks: f
             "ttd_median_h": ttd.median() if len(ttd) else float("nan"),
             "ttd_max_h": ttd.max() if len(ttd) else float("nan"),
         }
+    district_weeks = max(districts, 1) * max(weeks, 1e-9)
+    sensor_weeks = max(sensors, 1) * max(weeks, 1e-9) / 100
+    false_by_type = false["anomaly_type"].value_counts().sort_index().to_dict()
     return {
         "by_type": by_type,
         "alerts": len(alerts),
         "false_alerts": len(false),
-        "false_per_district_week": len(false) / max(districts, 1) / max(weeks, 1e-9),
+        "false_per_district_week": len(false) / district_weeks,
+        "false_per_100_sensor_weeks": len(false) / sensor_weeks,
+        "false_by_type": false_by_type,
+        "false_by_type_per_district_week": {k: v / district_weeks for k, v in false_by_type.items()},
+        "false_by_type_per_100_sensor_weeks": {k: v / sensor_weeks for k, v in false_by_type.items()},
     }
 
 
@@ -95,7 +111,7 @@ _DETECTORS = {
     "growing_leak": ("rising_night_flow",),
     "pressure_drop": ("pressure_drop",),
     "spike": ("spike",),
-    "stuck_value": ("stuck_value",),
-    "sensor_gap": ("sensor_gap",),
+    "stuck_value": ("stuck_value", "stuck_sensor"),
+    "sensor_gap": ("sensor_gap", "data_gap", "stale_sensor", "stale_district"),
     "quality_excursion": ("out_of_range", "threshold_breach"),
 }

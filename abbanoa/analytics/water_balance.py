@@ -21,7 +21,7 @@ def hourly_net_inflow(meter_hours: pd.DataFrame, meters: pd.DataFrame) -> pd.Dat
     meter_hours: node_id, bucket (UTC hour), avg_value (l/s), n.
     meters: district_id, node_id, direction.
     """
-    cols = ["district_id", "bucket", "inflow_m3", "outflow_m3", "net_inflow_m3", "coverage"]
+    cols = ["district_id", "bucket", "inflow_m3", "outflow_m3", "net_inflow_m3", "coverage", "samples"]
     if meter_hours.empty or meters.empty:
         return pd.DataFrame(columns=cols)
     frame = meter_hours.merge(meters, on="node_id")
@@ -36,6 +36,7 @@ def hourly_net_inflow(meter_hours: pd.DataFrame, meters: pd.DataFrame) -> pd.Dat
         outflow_m3=("outflow_m3", "sum"),
         net_inflow_m3=("net_inflow_m3", "sum"),
         coverage=("coverage", "sum"),
+        samples=("n", "sum"),
     )
     out = out.reset_index()
     # coverage: share of the expected meter samples that arrived (a missing meter counts as 0)
@@ -49,6 +50,17 @@ def local_period(bucket: pd.Series, tz: str, period: str) -> pd.Series:
     naive = local.dt.normalize() if period == "day" else local.dt.to_period("M").dt.to_timestamp()
     # local midnight is never skipped or repeated in Europe/Rome (changes happen at 02:00/03:00)
     return naive.dt.tz_localize(tz, ambiguous=True, nonexistent="shift_forward").dt.tz_convert("UTC")
+
+
+def period_hours(period_start: pd.Series, tz: str, period: str) -> pd.Series:
+    """Hours in each local period starting at `period_start` (UTC): 23, 24 or 25 for a day
+    across a daylight-saving change, the month's hours for a month, 1 for an hour."""
+    if period == "hour":
+        return pd.Series(1, index=period_start.index)
+    local = pd.to_datetime(period_start, utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+    nxt = local + (pd.Timedelta(days=1) if period == "day" else pd.offsets.MonthBegin(1))
+    end = nxt.dt.tz_localize(tz, ambiguous=True, nonexistent="shift_forward").dt.tz_convert("UTC")
+    return ((end - pd.to_datetime(period_start, utc=True)) / pd.Timedelta(hours=1)).round().astype(int)
 
 
 def minimum_night_flow(hourly: pd.DataFrame, tz: str, start_hour: int = 2, end_hour: int = 4) -> pd.DataFrame:
@@ -85,8 +97,13 @@ def balance(hourly: pd.DataFrame, districts: pd.DataFrame, tz: str, period: str)
         net_inflow_m3=("net_inflow_m3", "sum"),
         coverage=("coverage", "mean"),
         hours=("bucket", "nunique"),
+        samples=("samples", "sum") if "samples" in frame else ("bucket", "size"),
     )
     sums = sums.reset_index().merge(districts, on="district_id", how="left")
+    sums["expected_hours"] = period_hours(sums["period_start"], tz, period)
+    # a period with fewer hours of data than it lasts (the current day or month, or a gap) is
+    # partial: shown as such, never a headline
+    sums["partial"] = sums["hours"] < sums["expected_hours"]
     if period == "hour":
         return sums.assign(period=period)
 
@@ -128,9 +145,76 @@ def balance(hourly: pd.DataFrame, districts: pd.DataFrame, tz: str, period: str)
                 "m1b_pct": kpi.m1b(losses, r.net_inflow_m3),
                 "coverage": r.coverage,
                 "hours": int(r.hours),
+                "expected_hours": int(r.expected_hours),
+                "samples": int(r.samples),
+                "partial": bool(r.partial),
             }
         )
     return pd.DataFrame(rows)
+
+
+# The figures of a range of local days: one definition for the API, the dashboard's
+# Overview, Efficiency and KPI views and the reports.
+RANGE_FIGURES = (
+    "days", "partial_days", "first_day", "last_day", "hours", "input_m3", "outflow_m3", "losses_m3",
+    "consumption_m3", "nrw_pct", "mnf_l_s", "leakage_m3_day", "real_losses_l_conn_day", "ili", "m1a_m3_km_day",
+    "m1b_pct",
+)  # fmt: skip
+
+
+def range_figures(days: list[dict] | pd.DataFrame) -> dict:
+    """Water balance and loss indicators of a range, from its daily rows (as stored by the
+    network_efficiency job; dicts or a frame).
+
+    Only complete days count (partial ones, e.g. today, are counted in `partial_days` and
+    left out). Volumes are sums (m3); MNF the mean (l/s); ILI, M1a and per-connection losses
+    the hour-weighted means of the daily values (= range losses per day over the same
+    denominators); M1b = range losses / range input (%). NRW only where every day has billed
+    consumption (IWA: system input - billed authorised consumption); otherwise None: without
+    billing data the losses are real losses estimated from the night flow, not NRW.
+    """
+    frame = pd.DataFrame(days) if not isinstance(days, pd.DataFrame) else days.copy()
+    out: dict = {k: None for k in RANGE_FIGURES}
+    out.update(days=0, partial_days=0)
+    if frame.empty:
+        return out
+    partial = frame["partial"].fillna(False).astype(bool) if "partial" in frame else pd.Series(False, frame.index)
+    out["partial_days"] = int(partial.sum())
+    full = frame[~partial]
+    if full.empty:
+        return out
+    num = {c: pd.to_numeric(full[c], errors="coerce") if c in full else pd.Series(float("nan"), full.index) for c in (
+        "net_inflow_m3", "outflow_m3", "losses_m3", "consumption_m3", "mnf_l_s", "leakage_m3_day",
+        "real_losses_l_conn_day", "ili", "m1a_m3_km_day", "hours")}  # fmt: skip
+    hours = num["hours"].fillna(24.0)
+    starts = sorted(str(x) for x in full["period_start"])
+    out.update(days=len(full), first_day=starts[0], last_day=starts[-1], hours=int(hours.sum()))
+
+    def total(col):
+        v = num[col]
+        return float(v.sum()) if v.notna().any() else None
+
+    def weighted(col):
+        v = num[col]
+        ok = v.notna()
+        return float((v[ok] * hours[ok]).sum() / hours[ok].sum()) if ok.any() and hours[ok].sum() > 0 else None
+
+    out["input_m3"] = total("net_inflow_m3")
+    out["outflow_m3"] = total("outflow_m3")
+    out["losses_m3"] = total("losses_m3")
+    billed = num["consumption_m3"]
+    out["consumption_m3"] = float(billed.sum()) if billed.notna().all() else None
+    if out["consumption_m3"] is not None:
+        out["nrw_pct"] = kpi.nrw_pct(out["input_m3"], out["consumption_m3"])
+    out["mnf_l_s"] = float(num["mnf_l_s"].mean()) if num["mnf_l_s"].notna().any() else None
+    for col in ("leakage_m3_day", "real_losses_l_conn_day", "ili", "m1a_m3_km_day"):
+        out[col] = weighted(col)
+    with_losses = num["losses_m3"].notna()
+    if with_losses.any():
+        out["m1b_pct"] = kpi.m1b(
+            float(num["losses_m3"][with_losses].sum()), float(num["net_inflow_m3"][with_losses].sum())
+        )
+    return out
 
 
 def _num(value) -> float | None:

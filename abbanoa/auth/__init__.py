@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from abbanoa.errors import AbbanoaError
 
-ROLES = ("viewer", "operator", "admin")  # each role includes the ones before it
+# The one definition of roles. Tenant roles: each includes the ones before it.
+TENANT_ROLES = ("viewer", "operator", "admin")
+# The platform operator runs and watches the platform's jobs; not tied to any tenant's data:
+# such a user belongs to the reserved PLATFORM_TENANT, which holds no nodes or districts.
+PLATFORM_OPERATOR = "platform_operator"
+PLATFORM_TENANT = "_platform"
+ROLES = (*TENANT_ROLES, PLATFORM_OPERATOR)
 
 
 class AuthError(AbbanoaError):
@@ -24,10 +30,15 @@ class RateLimited(AbbanoaError):
 
 
 def role_allows(role: str, required: str) -> bool:
-    """viewer < operator < admin."""
+    """viewer < operator < admin within a tenant. platform_operator: job control, plus what
+    an operator may do, which for it reaches only PLATFORM_TENANT (no data); never admin."""
     if role not in ROLES or required not in ROLES:
         return False
-    return ROLES.index(role) >= ROLES.index(required)
+    if role == PLATFORM_OPERATOR:
+        return required in (PLATFORM_OPERATOR, "viewer", "operator")
+    if required == PLATFORM_OPERATOR:
+        return False
+    return TENANT_ROLES.index(role) >= TENANT_ROLES.index(required)
 
 
 def redis_client(settings):

@@ -1,10 +1,14 @@
 """JWT access/refresh tokens (HS256 pinned) and their revocation list in Redis.
 
 Revocation: `revoked:{jti}` in Redis with TTL = the token's remaining life, plus an
-in-process copy. When Redis is down a token cannot be checked against other workers'
-revocations: access tokens (15 minutes) are then accepted unless revoked in this
-process, and refresh tokens (7 days) are refused (TokenStoreDown -> 503) - the safe side
-for the long-lived token, availability for the short one.
+in-process copy. Every token carries its session's id (`sid`, made at login and kept by
+refresh): `revoked-session:{sid}` voids the whole family at once (logout, or the replay of
+a refresh token already spent, which only a thief or a bug can send).
+
+When Redis is down a token cannot be checked against other workers' revocations: access
+tokens (15 minutes) are then accepted unless revoked in this process, and refresh tokens
+(7 days) are refused (TokenStoreDown -> 503) - the safe side for the long-lived token,
+availability for the short one.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ ISSUER = "abbanoa"
 ACCESS_TTL = dt.timedelta(minutes=15)
 REFRESH_TTL = dt.timedelta(days=7)
 REVOKED_KEY = "revoked:{jti}"
+REVOKED_SESSION_KEY = "revoked-session:{sid}"
 LOCAL_SECRET_FILE = Path(".local") / "jwt-secret"
 
 _local_revoked: dict[str, float] = {}  # jti -> expiry (monotonic-free: epoch seconds)
@@ -59,8 +64,14 @@ def secret(settings: Settings) -> str:
     return LOCAL_SECRET_FILE.read_text().strip()
 
 
-def issue(settings: Settings, user: dict[str, Any], kind: str, now: dt.datetime | None = None) -> str:
-    """A signed token of `kind` (access | refresh) for the user."""
+def new_session() -> str:
+    return uuid.uuid4().hex
+
+
+def issue(
+    settings: Settings, user: dict[str, Any], kind: str, now: dt.datetime | None = None, sid: str | None = None
+) -> str:
+    """A signed token of `kind` (access | refresh) for the user, in session `sid` (new if None)."""
     now = now or dt.datetime.now(dt.UTC)
     ttl = ACCESS_TTL if kind == "access" else REFRESH_TTL
     claims = {
@@ -71,6 +82,7 @@ def issue(settings: Settings, user: dict[str, Any], kind: str, now: dt.datetime 
         "role": user["role"],
         "type": kind,
         "jti": uuid.uuid4().hex,
+        "sid": sid or new_session(),
         "iat": int(now.timestamp()),
         "exp": int((now + ttl).timestamp()),
     }
@@ -91,7 +103,7 @@ def decode(settings: Settings, token: str, kind: str) -> dict[str, Any]:
             secret(settings),
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "jti", "sub", "type", "iss"]},
+            options={"require": ["exp", "iat", "jti", "sid", "sub", "type", "iss"]},
         )
     except jwt.ExpiredSignatureError:
         raise AuthError("token expired") from None
@@ -101,36 +113,60 @@ def decode(settings: Settings, token: str, kind: str) -> dict[str, Any]:
         raise AuthError(f"not an {kind} token" if kind == "access" else f"not a {kind} token")
     if not isinstance(claims.get("uid"), int) or not isinstance(claims.get("tenant"), str):
         raise AuthError("invalid token")
-    if is_revoked(settings, claims["jti"], strict=(kind == "refresh")):
+    revoked = is_revoked(settings, claims["jti"], strict=(kind == "refresh"), sid=claims["sid"])
+    if revoked == "token" and kind == "refresh":
+        # a spent refresh token presented again: its family is compromised (RFC 9700 4.14.2)
+        revoke_session(settings, claims["sid"])
+        log.warning("refresh token %s replayed: session %s revoked", claims["jti"], claims["sid"])
+        raise AuthError("refresh token already used: session revoked")
+    if revoked:
         raise AuthError("token revoked")
     return claims
+
+
+def revoke_session(settings: Settings, sid: str) -> None:
+    """Void every token of the session (it lives at most REFRESH_TTL: no token outlives the mark)."""
+    _revoke_key(settings, REVOKED_SESSION_KEY.format(sid=sid), int(REFRESH_TTL.total_seconds()) + 1)
 
 
 def revoke(settings: Settings, claims: dict[str, Any]) -> None:
     """Put the token's jti on the revocation list until it would have expired anyway."""
     remaining = max(1, int(claims["exp"] - time.time()) + 1)
+    _revoke_key(settings, REVOKED_KEY.format(jti=claims["jti"]), remaining)
+
+
+def _revoke_key(settings: Settings, key: str, ttl_s: int) -> None:
     with _lock:
-        _local_revoked[claims["jti"]] = time.time() + remaining
-        for jti, until in list(_local_revoked.items()):
+        _local_revoked[key] = time.time() + ttl_s
+        for old, until in list(_local_revoked.items()):
             if until < time.time():
-                del _local_revoked[jti]
+                del _local_revoked[old]
     try:
-        redis_client(settings).set(settings.redis_key_prefix + REVOKED_KEY.format(jti=claims["jti"]), "1", ex=remaining)
+        redis_client(settings).set(settings.redis_key_prefix + key, "1", ex=ttl_s)
     except redis.RedisError as exc:
         redis_failed(settings, exc)
-        log.warning("revocation of %s kept in this process only: Redis unavailable (%s)", claims["jti"], exc)
+        log.warning("revocation %s kept in this process only: Redis unavailable (%s)", key, exc)
 
 
-def is_revoked(settings: Settings, jti: str, strict: bool) -> bool:
+def is_revoked(settings: Settings, jti: str, strict: bool, sid: str | None = None) -> str | None:
+    """ "session" when the token's session is revoked, "token" when the token itself is, else None."""
+    keys = {"token": REVOKED_KEY.format(jti=jti)}
+    if sid:
+        keys = {"session": REVOKED_SESSION_KEY.format(sid=sid), **keys}
+    now = time.time()
     with _lock:
-        until = _local_revoked.get(jti)
-    if until is not None and until >= time.time():
-        return True
+        for what, key in keys.items():
+            if _local_revoked.get(key, 0.0) >= now:
+                return what
     try:
-        return bool(redis_client(settings).exists(settings.redis_key_prefix + REVOKED_KEY.format(jti=jti)))
+        pipe = redis_client(settings).pipeline(transaction=False)
+        for key in keys.values():
+            pipe.exists(settings.redis_key_prefix + key)
+        found = pipe.execute()
     except redis.RedisError as exc:
         redis_failed(settings, exc)
         if strict:
             raise TokenStoreDown("token revocation list unavailable; try again shortly") from exc
         log.warning("revocation list unavailable, accepting a short-lived access token: %s", exc)
-        return False
+        return None
+    return next((what for what, hit in zip(keys, found, strict=True) if hit), None)

@@ -12,7 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from abbanoa.ingest import formats
-from abbanoa.ingest.validation import INVALID_FIELD, TENANT_CONFLICT, UNKNOWN_NODE
+from abbanoa.ingest.validation import INVALID_FIELD, INVALID_ID, TENANT_CONFLICT, UNKNOWN_NODE, InvalidId, check_id
 from abbanoa.stores.bigquery import Warehouse, array_param
 
 # kind -> (warehouse table, key columns, value columns)
@@ -75,17 +75,18 @@ def parse_row(kind: str, row: dict) -> dict:
         if node_id is None:
             raise ValueError("node_id is empty")
         return {
-            "node_id": node_id,
+            "node_id": check_id("node_id", node_id),
             "name": _text(row["name"]),
             "node_type": _text(row["node_type"]),
             "latitude": _number(row["latitude"], "latitude", -90, 90),
             "longitude": _number(row["longitude"], "longitude", -180, 180),
-            "dma_id": _text(row["dma_id"]),
+            "dma_id": _text(row["dma_id"]) and check_id("dma_id", _text(row["dma_id"])),
         }
     if kind == formats.DISTRICTS:
         dma_id = _text(row["dma_id"])
         if dma_id is None:
             raise ValueError("dma_id is empty")
+        check_id("dma_id", dma_id)
         connections = _number(row["service_connections"], "service_connections", 0)
         if connections is not None and connections != int(connections):
             raise ValueError(f"service_connections {connections:g} is not a whole number")
@@ -103,6 +104,8 @@ def parse_row(kind: str, row: dict) -> dict:
         dma_id, node_id = _text(row["dma_id"]), _text(row["node_id"])
         if dma_id is None or node_id is None:
             raise ValueError("dma_id and node_id must not be empty")
+        check_id("dma_id", dma_id)
+        check_id("node_id", node_id)
         direction = _text(row["direction"])
         if direction not in ("1", "-1", "+1"):
             raise ValueError(f"direction {direction!r} must be 1 (into the district) or -1 (out of it)")
@@ -123,7 +126,7 @@ def parse_frame(kind: str, frame: pd.DataFrame) -> Parsed:
                 {
                     "line_no": record["line_no"],
                     "raw": record["raw"],
-                    "reason": INVALID_FIELD,
+                    "reason": INVALID_ID if isinstance(exc, InvalidId) else INVALID_FIELD,
                     "detail": str(exc),
                 }
             )

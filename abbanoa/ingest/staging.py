@@ -46,7 +46,7 @@ class Staging:
     def _create(self) -> None:
         table = bigquery.Table(self.table_id, schema=self.fields)
         table.expires = dt.datetime.now(dt.UTC) + STAGING_LIFETIME
-        self.warehouse.client.create_table(table)
+        self.warehouse.create_table(table)
         self.created = True
 
     def append(self, frame: pd.DataFrame) -> None:
@@ -77,10 +77,10 @@ class Staging:
         if not self.created:
             self._create()
         self._spool.seek(0)
-        job = self.warehouse.client.load_table_from_file(
+        self.warehouse.load_file(
             self._spool,
             self.table_id,
-            job_config=bigquery.LoadJobConfig(
+            bigquery.LoadJobConfig(
                 source_format=bigquery.SourceFormat.CSV,
                 skip_leading_rows=1,
                 allow_quoted_newlines=True,
@@ -88,7 +88,6 @@ class Staging:
                 write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
             ),
         )
-        job.result()
         self._spool.close()
         self._spool = None
         self._spooled = 0
@@ -128,11 +127,59 @@ class Staging:
                 f"ON {on} "
                 f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values})"
             )
-            job = self.warehouse.client.query(sql, job_config=bigquery.QueryJobConfig(query_parameters=params))
-            job.result()
+            job = self.warehouse.run_query(sql, bigquery.QueryJobConfig(query_parameters=params))
             return int(job.num_dml_affected_rows or 0)
         finally:
             self.drop()
+
+    def changed_rows(self, target: str, keys: tuple[str, ...], order_by: str, time_range) -> list[dict]:
+        """Staged rows (first by `order_by` per key) whose key is new to `target` or whose
+        value differs from the target's newest version: key, old_value (None: new), new_value."""
+        self.flush()
+        if not self.created:
+            return []
+        sql, params = self._changed_sql(target, keys, order_by, time_range, ", ".join(f"S.{k}" for k in keys))
+        job = self.warehouse.run_query(
+            sql.replace("{select}", "T.value AS old_value, S.value AS new_value"),
+            bigquery.QueryJobConfig(query_parameters=params),
+        )
+        return [dict(r.items()) for r in self.warehouse.wait(job, "reading the corrections")]
+
+    def insert_changed(self, target: str, keys, columns: tuple[str, ...], order_by: str, time_range) -> int:
+        """Append the staged rows that are new or changed (a correction is a newer row for
+        the same key; readers take the newest); returns rows inserted. Drops the table."""
+        self.flush()
+        if not self.created:
+            return 0
+        try:
+            cols = ", ".join(columns)
+            sql, params = self._changed_sql(target, keys, order_by, time_range, ", ".join(f"S.{c}" for c in columns))
+            job = self.warehouse.run_query(
+                f"INSERT INTO `{self.warehouse.table_id(target)}` ({cols}) " + sql.replace(", {select}", ""),
+                bigquery.QueryJobConfig(query_parameters=params),
+            )
+            return int(job.num_dml_affected_rows or 0)
+        finally:
+            self.drop()
+
+    def _changed_sql(self, target, keys, order_by, time_range, select_cols):
+        column, first, last = time_range
+        key_cols = ", ".join(keys)
+        sql = (
+            f"SELECT {select_cols}, {{select}} FROM "
+            f"(SELECT * FROM `{self.table_id}` "
+            f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {key_cols} ORDER BY {order_by}) = 1) S "
+            f"LEFT JOIN (SELECT {key_cols}, value FROM `{self.warehouse.table_id(target)}` "
+            f"WHERE {column} BETWEEN @first AND @last "
+            f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {key_cols} ORDER BY ingested_at DESC) = 1) T "
+            f"ON {' AND '.join(f'T.{k} = S.{k}' for k in keys)} "
+            "WHERE T.value IS NULL OR T.value != S.value"
+        )
+        params = [
+            bigquery.ScalarQueryParameter("first", "TIMESTAMP", first),
+            bigquery.ScalarQueryParameter("last", "TIMESTAMP", last),
+        ]
+        return sql, params
 
     def drop(self) -> None:
         if self._spool is not None:
@@ -140,7 +187,7 @@ class Staging:
             self._spool = None
             self._spooled = 0
         if self.created:
-            self.warehouse.client.delete_table(self.table_id, not_found_ok=True)
+            self.warehouse.delete_table(self.table_id)
             self.created = False
 
 

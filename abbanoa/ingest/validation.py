@@ -7,6 +7,7 @@ rejected ones with a stable reason code. Vectorised with pandas; no per-row obje
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from abbanoa.metrics import METRICS, UNIT_CONVERSIONS, normalise_unit
 # Stable reason codes, in the order they are checked: a row gets the first that applies.
 UNPARSEABLE_TIME = "unparseable_time"
 NONEXISTENT_LOCAL_TIME = "nonexistent_local_time"  # SCADA local time skipped by a DST change
+TOO_OLD = "too_old"  # before EARLIEST_READING_TIME: a reset meter clock (1900, 1970), not history
 FUTURE_TIME = "future_time"
 UNKNOWN_METRIC = "unknown_metric"
 UNKNOWN_UNIT = "unknown_unit"
@@ -28,12 +30,14 @@ OUT_OF_RANGE = "out_of_range"
 MALFORMED_ROW = "malformed_row"
 # registry files (nodes, districts, district meters)
 INVALID_FIELD = "invalid_field"
+INVALID_ID = "invalid_id"
 TENANT_CONFLICT = "tenant_conflict"
 
 REASONS = (
     MALFORMED_ROW,
     UNPARSEABLE_TIME,
     NONEXISTENT_LOCAL_TIME,
+    TOO_OLD,
     FUTURE_TIME,
     UNKNOWN_METRIC,
     UNKNOWN_UNIT,
@@ -41,11 +45,33 @@ REASONS = (
     NON_NUMERIC,
     OUT_OF_RANGE,
     INVALID_FIELD,
+    INVALID_ID,
     TENANT_CONFLICT,
 )
 
+# Node and district ids (docs/import.md): 1-64 ASCII letters, digits, '.', '_', ':' or '-',
+# starting with a letter or digit. They travel into URLs, file names, CSV and Excel cells
+# and HTTP headers: no quote, separator, line break or formula-leading character fits.
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+
+class InvalidId(ValueError):
+    """An id outside ID_PATTERN (quarantined as INVALID_ID)."""
+
+
+def check_id(field: str, value: str) -> str:
+    """`value` when it is a valid node/district id; InvalidId naming the field otherwise."""
+    if not ID_PATTERN.fullmatch(value):
+        raise InvalidId(
+            f"{field} {value[:80]!r} is not an id: 1-64 letters, digits, '.', '_', ':' or '-', starting alphanumeric"
+        )
+    return value
+
+
 # A clock a little ahead of ours is not an error; a reading further ahead is.
 FUTURE_TOLERANCE = dt.timedelta(minutes=15)
+# EARLIEST_READING_TIME's default (abbanoa.settings), for callers that pass none
+EARLIEST_DEFAULT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 _HAS_ZONE = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
 
@@ -113,9 +139,12 @@ def parse_numbers(text: pd.Series) -> pd.Series:
     return number
 
 
-def validate_readings(frame: pd.DataFrame, known_nodes: Collection[str], now: dt.datetime) -> Checked:
+def validate_readings(
+    frame: pd.DataFrame, known_nodes: Collection[str], now: dt.datetime, earliest: dt.datetime | None = None
+) -> Checked:
     """Check a chunk of `timestamp,node_id,metric,value,unit` strings (+ line_no, and raw
-    and part when present: they are carried over to the rejected rows)."""
+    and part when present: they are carried over to the rejected rows). Readings before
+    `earliest` (EARLIEST_READING_TIME) are too_old."""
     known_set = known_nodes if isinstance(known_nodes, set | frozenset) else set(known_nodes)
     ts = parse_timestamps(frame["timestamp"])
     node = _each_distinct(frame["node_id"], lambda u: u.astype(str).str.strip())
@@ -132,8 +161,10 @@ def validate_readings(frame: pd.DataFrame, known_nodes: Collection[str], now: dt
     value = number * factor.astype("float64") + offset.astype("float64")
 
     limit = pd.Timestamp(now).tz_convert("UTC") + FUTURE_TOLERANCE
+    first = pd.Timestamp(earliest or EARLIEST_DEFAULT).tz_convert("UTC")
     conditions = [
         ts.isna().to_numpy(),
+        (ts < first).to_numpy(),
         (ts > limit).to_numpy(),
         ~is_metric.to_numpy(dtype=bool),
         factor.isna().to_numpy(),
@@ -143,6 +174,7 @@ def validate_readings(frame: pd.DataFrame, known_nodes: Collection[str], now: dt
     ]
     reasons = [
         UNPARSEABLE_TIME,
+        TOO_OLD,
         FUTURE_TIME,
         UNKNOWN_METRIC,
         UNKNOWN_UNIT,
@@ -168,13 +200,16 @@ def validate_readings(frame: pd.DataFrame, known_nodes: Collection[str], now: dt
     rejected = frame.loc[bad, keep].copy()
     rejected["reason"] = reason[bad]
     rejected["detail"] = [
-        _detail(r, frame.loc[i], v, now) for i, r, v in zip(frame.index[bad], reason[bad], value[bad], strict=True)
+        _detail(r, frame.loc[i], v, now, first)
+        for i, r, v in zip(frame.index[bad], reason[bad], value[bad], strict=True)
     ]
     return Checked(valid=valid.reset_index(drop=True), rejected=rejected.reset_index(drop=True))
 
 
-def _detail(reason: str, row: pd.Series, converted: float, now: dt.datetime) -> str:
+def _detail(reason: str, row: pd.Series, converted: float, now: dt.datetime, earliest=None) -> str:
     metric = str(row["metric"]).strip().lower()
+    if reason == TOO_OLD:
+        return f"timestamp {row['timestamp']} is before the earliest plausible time {earliest:%Y-%m-%dT%H:%M:%SZ}"
     if reason == UNPARSEABLE_TIME:
         return f"timestamp {row['timestamp']!r} is not ISO 8601 with Z or a UTC offset"
     if reason == FUTURE_TIME:

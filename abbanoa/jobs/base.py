@@ -48,3 +48,4 @@ class JobOutcome:
     watermark_before: dt.datetime | None = None
     watermark_after: dt.datetime | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    degraded: str | None = None  # why the run could not do (all of) its work; recorded as `degraded`

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from abbanoa.jobs.base import JobContext
 from abbanoa.metrics import METRICS
+from abbanoa.repository import registry_reads
 from abbanoa.stores.cache import NODE_LATEST
 
 LATEST_TTL_S = 2 * 3600  # refreshed every 5 minutes by realtime sync, hourly by cache refresh
@@ -13,20 +14,18 @@ LATEST_TTL_S = 2 * 3600  # refreshed every 5 minutes by realtime sync, hourly by
 
 def latest_documents(conn: sa.Connection, node_ids: list[str] | None) -> dict[str, dict]:
     """node_id -> {"node_id", "tenant_id", "readings": {metric: {"ts", "value", "unit"}}}."""
-    sql = (
-        "SELECT n.node_id, n.tenant_id, l.metric, l.ts, l.value FROM nodes n "
-        "JOIN latest_readings l ON l.node_id = n.node_id"
-    )
-    params = {}
-    if node_ids is not None:
-        sql += " WHERE n.node_id = ANY(:ids)"
-        params["ids"] = list(node_ids)
     docs: dict[str, dict] = {}
-    for node_id, tenant_id, metric, ts, value in conn.execute(sa.text(sql), params):
+    for node_id, tenant_id, metric, ts, value in registry_reads.latest_rows(conn, node_ids):
         doc = docs.setdefault(node_id, {"node_id": node_id, "tenant_id": tenant_id, "readings": {}})
         unit = METRICS[metric].unit if metric in METRICS else None
         doc["readings"][metric] = {"ts": ts.isoformat(), "value": value, "unit": unit}
     return docs
+
+
+def count_latest(ctx: JobContext) -> int:
+    """How many node documents cache_latest(ctx, None) would write."""
+    with ctx.engine.connect() as conn:
+        return registry_reads.nodes_with_latest(conn)
 
 
 def cache_latest(ctx: JobContext, node_ids: list[str] | None) -> int:

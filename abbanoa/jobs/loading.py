@@ -15,25 +15,41 @@ import sqlalchemy as sa
 
 from abbanoa.jobs import rollups
 from abbanoa.metrics import METRICS
+from abbanoa.repository import sync_state
 from abbanoa.stores import postgres
-from abbanoa.stores.bigquery import Warehouse, param
+from abbanoa.stores.bigquery import Warehouse, array_param, param
 
 COLUMNS = ["node_id", "metric", "ts", "value", "ingested_at"]
+PAGE_ROWS = 50_000
 
 
-def fetch(warehouse: Warehouse, where: str, params: list) -> pd.DataFrame:
-    """Readings from the warehouse matching a WHERE clause, one row per (node, metric, ts)."""
-    frame = warehouse.query_df(
+def _sql(where: str) -> str:
+    # the newest version of each reading wins: a correction is a newer row for the same key
+    return (
         "SELECT node_id, metric, ts, value, ingested_at FROM `{dataset}.readings` "
         f"WHERE {where} "
-        "QUALIFY ROW_NUMBER() OVER (PARTITION BY node_id, metric, ts ORDER BY ingested_at DESC) = 1",
-        params,
+        "QUALIFY ROW_NUMBER() OVER (PARTITION BY node_id, metric, ts ORDER BY ingested_at DESC) = 1"
     )
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=COLUMNS)
     for col in ("ts", "ingested_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True)
     return frame[COLUMNS]
+
+
+def fetch(warehouse: Warehouse, where: str, params: list) -> pd.DataFrame:
+    """Readings from the warehouse matching a WHERE clause, one row per (node, metric, ts)."""
+    return _typed(warehouse.query_df(_sql(where), params))
+
+
+def fetch_pages(warehouse: Warehouse, where: str, params: list, page_rows: int = PAGE_ROWS):
+    """The same, a page of at most `page_rows` at a time (memory bounded by a page)."""
+    for frame in warehouse.query_frames(_sql(where), params, page_rows=page_rows):
+        if not frame.empty:
+            yield _typed(frame)
 
 
 def ingested_since(warehouse: Warehouse, since: dt.datetime, until: dt.datetime) -> pd.DataFrame:
@@ -42,6 +58,19 @@ def ingested_since(warehouse: Warehouse, since: dt.datetime, until: dt.datetime)
         "ingested_at > @since AND ingested_at <= @until",
         [param("since", "TIMESTAMP", since), param("until", "TIMESTAMP", until)],
     )
+
+
+def ingested_since_pages(warehouse: Warehouse, since: dt.datetime, until: dt.datetime):
+    return fetch_pages(
+        warehouse,
+        "ingested_at > @since AND ingested_at <= @until",
+        [param("since", "TIMESTAMP", since), param("until", "TIMESTAMP", until)],
+    )
+
+
+def ingested_in_pages(warehouse: Warehouse, times: list[dt.datetime]):
+    """Pages of the readings of these ingestion batches (the import ledger's late ones)."""
+    return fetch_pages(warehouse, "ingested_at IN UNNEST(@times)", [array_param("times", "TIMESTAMP", times)])
 
 
 def upsert(conn: sa.Connection, frame: pd.DataFrame, tz: str, ahead_days: int) -> int:
@@ -98,14 +127,8 @@ def _records(frame: pd.DataFrame):
 
 
 def get_watermark(conn: sa.Connection, name: str) -> dt.datetime | None:
-    return conn.execute(sa.text("SELECT value FROM sync_watermarks WHERE name = :n"), {"n": name}).scalar()
+    return sync_state.get_watermark(conn, name)
 
 
 def set_watermark(conn: sa.Connection, name: str, value: dt.datetime) -> None:
-    conn.execute(
-        sa.text(
-            "INSERT INTO sync_watermarks (name, value, updated_at) VALUES (:n, :v, now()) "
-            "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()"
-        ),
-        {"n": name, "v": value},
-    )
+    sync_state.set_watermark(conn, name, value)

@@ -1,11 +1,17 @@
 """Network efficiency (every 5 minutes): per district, the water balance by hour, local day
 and month, minimum night flow, estimated leakage and the IWA / ARERA loss indicators,
-stored as time series in `network_efficiency`; the latest daily figures cached.
+stored as time series in `network_efficiency` for the whole stored history; the latest
+complete day's figures cached, and the Overview's system figures refreshed.
 
-Every run recomputes the hours and local days of the last MIN_DAYS days; the month row, which
-needs the whole month of hours, only on the first run of each hour (or with
-`params={"month": true}`): a monthly figure an hour old is current enough, and the
-5-minute run then reads days, not a month."""
+Gather, decide, apply, with a cost that grows with new data, not with history:
+- the tail: the local days of the last MIN_DAYS days are recomputed every run (late data);
+- the backfill: any older local day whose meter samples in the daily rollup (readings_1d)
+  differ from the samples its stored row was built from (history imported, gaps filled) is
+  recomputed, so the first run after history arrives computes all of it and later runs
+  find nothing to do there (one indexed comparison of about 365 rows per district-year);
+- months: every month holding a recomputed day is rebuilt from the stored hour rows, so a
+  month row always covers all of its hours (never only the tail's few days).
+Days and months with fewer hours of data than they last are stored as `partial`."""
 
 from __future__ import annotations
 
@@ -22,100 +28,161 @@ from abbanoa.jobs.base import JobContext, JobOutcome
 from abbanoa.stores.cache import EFFICIENCY_SUMMARY
 
 SUMMARY_TTL_S = 3600
-# Hours and days recomputed by every run.
+# Local days recomputed by every run (late readings land in them).
 MIN_DAYS = 3
-MONTH_EVERY_MINUTES = 5  # runs that start in the first 5 minutes of an hour rebuild the month row
 COLUMNS = [
     "district_id", "period", "period_start", "inflow_m3", "outflow_m3", "net_inflow_m3", "consumption_m3",
     "losses_m3", "mnf_l_s", "night_leakage_l_s", "leakage_m3_day", "nrw_pct", "real_losses_l_conn_day",
-    "uarl_l_day", "ili", "m1a_m3_km_day", "m1b_pct", "coverage",
+    "uarl_l_day", "ili", "m1a_m3_km_day", "m1b_pct", "coverage", "hours", "expected_hours", "samples", "partial",
 ]  # fmt: skip
+DISTRICT_COLUMNS = (
+    "district_id, tenant_id, mains_length_km, service_connections, private_pipe_km, avg_pressure_m, "
+    "night_use_l_per_conn_h, night_day_factor_h, billed_consumption_m3_day"
+)
 
 
-def window_start(now: dt.datetime, tz: str, days: int, month: bool = True) -> dt.datetime:
-    """UTC start of `days` local days back, or of the local month's first day if earlier
-    (when the month row is due)."""
+def window_start(now: dt.datetime, tz: str, days: int) -> dt.datetime:
+    """UTC start of the local day `days` days before `now`."""
     local = now.astimezone(ZoneInfo(tz))
-    back = (local - dt.timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
-    if not month:
-        return back.astimezone(dt.UTC)
-    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return min(first, back).astimezone(dt.UTC)
+    return (local - dt.timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
 
 
-def gather(conn: sa.Connection, start: dt.datetime, end: dt.datetime):
-    meters, hours = district_flows.meter_hours(conn, start, end)
-    districts = pd.read_sql_query(
+def stale_days(conn: sa.Connection, before: dt.datetime) -> list[dt.datetime]:
+    """Local day starts (UTC) before `before` whose stored day row is missing or was built
+    from another number of meter samples than the daily rollup now holds."""
+    rows = conn.execute(
         sa.text(
-            "SELECT district_id, tenant_id, mains_length_km, service_connections, private_pipe_km, avg_pressure_m, "
-            "night_use_l_per_conn_h, night_day_factor_h, billed_consumption_m3_day FROM districts"
+            "WITH have AS (SELECT m.district_id, r.bucket AS day, sum(r.n) AS samples FROM readings_1d r "
+            "JOIN district_meters m ON m.node_id = r.node_id WHERE r.metric = 'flow_rate' AND r.bucket < :b "
+            "GROUP BY 1, 2) "
+            "SELECT DISTINCT h.day FROM have h LEFT JOIN network_efficiency e ON e.district_id = h.district_id "
+            "AND e.period = 'day' AND e.period_start = h.day WHERE e.samples IS DISTINCT FROM h.samples ORDER BY 1"
         ),
-        conn,
-    )
+        {"b": before},
+    ).scalars()
+    return [d.astimezone(dt.UTC) for d in rows]
+
+
+def day_ranges(days: list[dt.datetime], tz: str) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Contiguous [start, end) UTC ranges covering the given local days."""
+    zone = ZoneInfo(tz)
+    ranges: list[tuple[dt.datetime, dt.datetime]] = []
+    for day in sorted(days):
+        local = day.astimezone(zone)
+        end = (local.replace(tzinfo=None) + dt.timedelta(days=1)).replace(tzinfo=zone).astimezone(dt.UTC)
+        if ranges and ranges[-1][1] >= day:
+            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], end))
+        else:
+            ranges.append((day, end))
+    return ranges
+
+
+def gather(conn: sa.Connection, ranges: list[tuple[dt.datetime, dt.datetime]]):
+    frames = []
+    meters = pd.DataFrame(columns=["district_id", "node_id", "direction"])
+    for start, end in ranges:
+        meters, hours = district_flows.meter_hours(conn, start, end)
+        frames.append(hours)
+    hours = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(not f.empty for f in frames) else (
+        pd.DataFrame(columns=["node_id", "bucket", "avg_value", "n"])
+    )  # fmt: skip
+    districts = pd.read_sql_query(sa.text(f"SELECT {DISTRICT_COLUMNS} FROM districts"), conn)
     return meters, hours, districts
 
 
-def month_due(ctx: JobContext) -> bool:
-    """The month row is rebuilt on the first 5-minute run of each hour, or when asked."""
-    asked = str(ctx.params.get("month", "")).strip().lower() in ("1", "true", "yes")
-    return asked or ctx.now.minute < MONTH_EVERY_MINUTES
+def stored_hours(conn: sa.Connection, months: list[dt.datetime], tz: str) -> pd.DataFrame:
+    """The stored hour rows of the given local months, as water_balance.hourly_net_inflow returns them."""
+    frames = []
+    zone = ZoneInfo(tz)
+    for month in months:
+        local = month.astimezone(zone).replace(tzinfo=None)
+        nxt = (local.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        frames.append(
+            pd.read_sql_query(
+                sa.text(
+                    "SELECT district_id, period_start AS bucket, inflow_m3, outflow_m3, net_inflow_m3, coverage, "
+                    "COALESCE(samples, 0) AS samples FROM network_efficiency "
+                    "WHERE period = 'hour' AND period_start >= :a AND period_start < :b"
+                ),
+                conn,
+                params={"a": month, "b": nxt.replace(tzinfo=zone).astimezone(dt.UTC)},
+            )
+        )
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not frame.empty:
+        frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True)
+    return frame
+
+
+def _records(results: pd.DataFrame) -> list[dict]:
+    results = results.reindex(columns=COLUMNS)
+    return [
+        {k: (None if pd.isna(v) else (v.to_pydatetime() if isinstance(v, pd.Timestamp) else v)) for k, v in r.items()}
+        for r in results.to_dict("records")
+    ]
+
+
+def _upsert(conn: sa.Connection, records: list[dict]) -> None:
+    if not records:
+        return
+    cols = ", ".join(COLUMNS)
+    values = ", ".join(f":{c}" for c in COLUMNS)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[3:])
+    conn.execute(
+        sa.text(
+            f"INSERT INTO network_efficiency ({cols}) VALUES ({values}) "
+            f"ON CONFLICT (district_id, period, period_start) DO UPDATE SET {updates}, computed_at = now()"
+        ),
+        records,
+    )
 
 
 def run(ctx: JobContext) -> JobOutcome:
     tz = ctx.settings.timezone
     days = int(ctx.params.get("days", MIN_DAYS))
-    monthly = month_due(ctx)
-    start = window_start(ctx.now, tz, days, month=monthly)
+    tail = window_start(ctx.now, tz, days)
     with ctx.engine.connect() as conn:
-        meters, hours, districts = gather(conn, start, ctx.now)
+        backfill = stale_days(conn, tail)
+        ranges = day_ranges(backfill, tz) + [(tail, ctx.now)]
+        meters, hours, districts = gather(conn, ranges)
     hourly = water_balance.hourly_net_inflow(hours, meters)
-    periods = ("hour", "day", "month") if monthly else ("hour", "day")
-    frames = [water_balance.balance(hourly, districts, tz, p) for p in periods]
-    # in the first days of a month the window reaches into the previous one: its month row
-    # from those few days would overwrite the whole month's
-    first = ctx.now.astimezone(ZoneInfo(tz)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    frames = [
-        f[~((f["period"] == "month") & (pd.to_datetime(f["period_start"], utc=True) < first))] if not f.empty else f
-        for f in frames
-    ]
-    results = (
-        pd.concat([f for f in frames if not f.empty], ignore_index=True)
-        if any(not f.empty for f in frames)
-        else pd.DataFrame(columns=COLUMNS)
-    )
+    frames = [water_balance.balance(hourly, districts, tz, p) for p in ("hour", "day")]
+    results = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
+        not f.empty for f in frames
+    ) else pd.DataFrame(columns=COLUMNS)  # fmt: skip
     results = results.reindex(columns=COLUMNS)
-    records = [
-        {k: (None if pd.isna(v) else (v.to_pydatetime() if isinstance(v, pd.Timestamp) else v)) for k, v in r.items()}
-        for r in results.to_dict("records")
-    ]
     with ctx.engine.begin() as conn:
-        if records:
-            cols = ", ".join(COLUMNS)
-            values = ", ".join(f":{c}" for c in COLUMNS)
-            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[3:])
-            conn.execute(
-                sa.text(
-                    f"INSERT INTO network_efficiency ({cols}) VALUES ({values}) "
-                    f"ON CONFLICT (district_id, period, period_start) DO UPDATE SET {updates}, computed_at = now()"
-                ),
-                records,
-            )
+        _upsert(conn, _records(results))
+        # every month holding a recomputed day, rebuilt from all of its stored hours
+        months = []
+        if not hourly.empty:
+            months = sorted(set(water_balance.local_period(hourly["bucket"], tz, "month")))
+        month_frame = water_balance.balance(stored_hours(conn, [m.to_pydatetime() for m in months], tz), districts, tz,
+                                            "month") if months else pd.DataFrame()  # fmt: skip
+        _upsert(conn, _records(month_frame))
+    written = len(results) + len(month_frame)
     cached = cache_summary(ctx, results, districts)
+    refreshed = refresh_overview(ctx)
     return JobOutcome(
-        rows=len(records),
+        rows=written,
         details={
             "districts": int(hourly["district_id"].nunique()) if not hourly.empty else 0,
+            "backfilled_days": len(backfill),
+            "months": len(months),
             "cached": cached,
-            "month": monthly,
+            "overview_keys": refreshed,
         },
     )
 
 
 def cache_summary(ctx: JobContext, results: pd.DataFrame, districts: pd.DataFrame) -> int:
-    """Per tenant: each district's newest complete-or-current local day of figures."""
+    """Per tenant: each district's newest complete local day of figures (a partial day,
+    such as today, is never the headline)."""
     if results.empty:
         return 0
-    days = results[results["period"] == "day"].sort_values("period_start")
+    days = results[(results["period"] == "day") & ~results["partial"].astype(bool)].sort_values("period_start")
+    if days.empty:
+        return 0
     latest = days.groupby("district_id").tail(1).merge(districts[["district_id", "tenant_id"]], on="district_id")
     written = 0
     for tenant_id, group in latest.groupby("tenant_id"):
@@ -124,3 +191,11 @@ def cache_summary(ctx: JobContext, results: pd.DataFrame, districts: pd.DataFram
             ctx.cache.key(EFFICIENCY_SUMMARY, tenant_id=tenant_id), {"districts": doc}, ttl_s=SUMMARY_TTL_S
         )
     return written
+
+
+def refresh_overview(ctx: JobContext) -> int:
+    """Recompute the Overview's cached system figures (`system:metrics:...`) now that the
+    losses changed, rather than leaving them up to an hour old until cache_refresh."""
+    from abbanoa import summary
+
+    return summary.refresh_cache(ctx.engine, ctx.cache, ctx.now)

@@ -77,12 +77,13 @@ def next_runs(now: dt.datetime, tz: str) -> list[tuple[dt.datetime, str]]:
     return sorted(upcoming)
 
 
-def fire(settings: Settings, job_name: str, scheduled_for: dt.datetime) -> str:
+def fire(settings: Settings, job_name: str, scheduled_for: dt.datetime, timeout_s: float = 30.0) -> str:
+    """Publish one run of the job to its topic (the scheduler's cron, the API's run-now); the message id."""
     from abbanoa.stores import pubsub
 
     spec = schedule.job(job_name)
     body = {"job": job_name, "scheduled_for": scheduled_for.isoformat()}
-    return pubsub.publish_json(spec.topic, body, {"job": job_name}, settings)
+    return pubsub.publish_json(spec.topic, body, {"job": job_name}, settings, timeout_s=timeout_s)
 
 
 def add_arguments(parser) -> None:

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from abbanoa.analytics import kpi, water_balance
+from abbanoa.reports import safe
+
 CSV_COLUMNS = (
     "day",
     "net_inflow_m3",
@@ -23,6 +26,7 @@ CSV_COLUMNS = (
     "ili",
     "m1a_m3_km_day",
     "m1b_pct",
+    "partial",
 )
 SECTIONS = ("Summary", "Water balance", "Loss indicators", "Anomalies")
 
@@ -35,6 +39,33 @@ class ReportData:
     efficiency: list[dict[str, Any]] = field(default_factory=list)
     anomalies: list[dict[str, Any]] = field(default_factory=list)
     timezone: str = "Europe/Rome"
+    previous: list[dict[str, Any]] = field(default_factory=list)  # the period before, same length
+
+
+def default_period(months: list[dict[str, Any]], today: dt.date, timezone: str) -> tuple[dt.date, dt.date]:
+    """The report's default period: the newest ended local month that has figures (month rows
+    as the API returns them); without one, the current month up to yesterday."""
+    zone = ZoneInfo(timezone)
+    this_month = today.replace(day=1)
+    ended = []
+    for m in months:
+        start = dt.datetime.fromisoformat(str(m["period_start"]).replace("Z", "+00:00")).astimezone(zone).date()
+        if start < this_month and m.get("net_inflow_m3") is not None:
+            ended.append(start)
+    if ended:
+        first = max(ended)
+        last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        return first, last
+    return this_month, max(this_month, today - dt.timedelta(days=1))
+
+
+def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """The period of the same length just before: the previous month for a whole month."""
+    if start.day == 1 and (end + dt.timedelta(days=1)).day == 1:
+        last = start - dt.timedelta(days=1)
+        return last.replace(day=1), last
+    length = end - start
+    return start - length - dt.timedelta(days=1), start - dt.timedelta(days=1)
 
 
 def rows(data: ReportData) -> list[dict[str, Any]]:
@@ -46,28 +77,21 @@ def rows(data: ReportData) -> list[dict[str, Any]]:
     return out
 
 
-def totals(data: ReportData) -> dict[str, float | None]:
-    r = rows(data)
-
-    def total(key):
-        values = [x[key] for x in r if x[key] is not None]
-        return sum(values) if values else None
-
-    inflow, losses = total("net_inflow_m3"), total("losses_m3")
-    return {
-        "net_inflow_m3": inflow,
-        "consumption_m3": total("consumption_m3"),
-        "losses_m3": losses,
-        # NRW share of system input volume (IWA water balance, Alegre et al. 2006)
-        "nrw_pct": 100.0 * losses / inflow if inflow and losses is not None else None,
-    }
+def totals(data: ReportData, previous: bool = False) -> dict[str, Any]:
+    """The period's figures: water_balance.range_figures over its complete days (the same
+    definition as the API and the dashboard), with the ARERA M1 class."""
+    figures = water_balance.range_figures(data.previous if previous else data.efficiency)
+    figures["arera_class"] = kpi.arera_m1_class(figures["m1a_m3_km_day"], figures["m1b_pct"])
+    # the names the report used before
+    figures["net_inflow_m3"] = figures["input_m3"]
+    return figures
 
 
 def to_csv(data: ReportData) -> bytes:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS)
     writer.writeheader()
-    writer.writerows(rows(data))
+    writer.writerows(safe.row(r) for r in rows(data))
     return buf.getvalue().encode()
 
 
@@ -79,15 +103,23 @@ def to_excel(data: ReportData) -> bytes:
     ws.title = "daily"
     ws.append(list(CSV_COLUMNS))
     for r in rows(data):
-        ws.append([r[c] for c in CSV_COLUMNS])
+        safe.append_row(ws, [r[c] for c in CSV_COLUMNS])
     an = wb.create_sheet("anomalies")
     cols = ["anomaly_id", "severity", "status", "anomaly_type", "node_id", "metric", "start_ts", "end_ts"]
     an.append(cols)
     for a in data.anomalies:
-        an.append([a.get(c) for c in cols])
+        safe.append_row(an, [_export_time(a.get(c), data.timezone) if c.endswith("_ts") else a.get(c) for c in cols])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _export_time(value, timezone: str) -> str | None:
+    """Exports keep the instant: local time with its UTC offset (ISO 8601)."""
+    if not value:
+        return None
+    ts = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return ts.astimezone(ZoneInfo(timezone)).isoformat()
 
 
 def _chart(r: list[dict], keys: list[str], ylabel: str, title: str, kind: str = "line") -> bytes:
@@ -118,6 +150,13 @@ def _chart(r: list[dict], keys: list[str], ylabel: str, title: str, kind: str = 
     return buf.getvalue()
 
 
+def _local(value, timezone: str, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    if not value:
+        return ""
+    ts = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return ts.astimezone(ZoneInfo(timezone)).strftime(fmt)
+
+
 def _fmt(value, digits=1) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
@@ -143,7 +182,7 @@ def to_pdf(data: ReportData) -> bytes:
     pdf.cell(
         0,
         6,
-        f"Period {data.start.isoformat()} to {data.end.isoformat()} (local days, {data.timezone})",
+        f"Period {data.start.strftime('%d/%m/%Y')} to {data.end.strftime('%d/%m/%Y')} (local days, {data.timezone})",
         new_x="LMARGIN",
         new_y="NEXT",
     )
@@ -155,16 +194,34 @@ def to_pdf(data: ReportData) -> bytes:
         pdf.set_font("Helvetica", "", 9)
 
     heading("Summary")
-    for label, value in (
-        ("System input volume [m3]", _fmt(t["net_inflow_m3"], 0)),
-        ("Authorised consumption [m3]", _fmt(t["consumption_m3"], 0)),
-        ("Water losses [m3]", _fmt(t["losses_m3"], 0)),
-        ("Non-revenue water [%]", _fmt(t["nrw_pct"])),
-        ("Days with figures", str(len(r))),
-        ("Anomalies in period", str(len(data.anomalies))),
-    ):
-        pdf.cell(70, 6, label)
-        pdf.cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
+    p = totals(data, previous=True)
+    pdf.set_font("Helvetica", "B", 9)
+    pdf.cell(78, 6, "Figure (complete local days)")
+    pdf.cell(50, 6, "This period")
+    pdf.cell(0, 6, "Previous period", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 9)
+    no_billing = "no billing data"
+    for label, now_v, prev_v in (
+        ("System input [m\u00b3]", _fmt(t["input_m3"], 0), _fmt(p["input_m3"], 0)),
+        ("Billed consumption [m\u00b3]", _fmt(t["consumption_m3"], 0) if t["consumption_m3"] is not None
+         else no_billing, _fmt(p["consumption_m3"], 0) if p["consumption_m3"] is not None else no_billing),
+        ("Real losses, night-flow estimate [m\u00b3]", _fmt(t["losses_m3"], 0), _fmt(p["losses_m3"], 0)),
+        ("Non-revenue water [%]", _fmt(t["nrw_pct"]) if t["nrw_pct"] is not None else no_billing,
+         _fmt(p["nrw_pct"]) if p["nrw_pct"] is not None else no_billing),
+        ("Minimum night flow, mean [l/s]", _fmt(t["mnf_l_s"], 2), _fmt(p["mnf_l_s"], 2)),
+        ("ILI [-]", _fmt(t["ili"], 2), _fmt(p["ili"], 2)),
+        ("ARERA M1a [m\u00b3/km/day]", _fmt(t["m1a_m3_km_day"], 1), _fmt(p["m1a_m3_km_day"], 1)),
+        ("ARERA M1b [%]", _fmt(t["m1b_pct"]), _fmt(p["m1b_pct"])),
+        ("ARERA M1 class (A best, E worst)", t["arera_class"] or "n/a", p["arera_class"] or "n/a"),
+        ("Complete days", str(t["days"]), str(p["days"])),
+        ("Anomalies in period", str(len(data.anomalies)), ""),
+    ):  # fmt: skip
+        pdf.cell(78, 6, label)
+        pdf.cell(50, 6, now_v)
+        pdf.cell(0, 6, prev_v, new_x="LMARGIN", new_y="NEXT")
+    if t["partial_days"]:
+        pdf.cell(0, 6, f"{t['partial_days']} partial day(s) in the period are listed below but not counted.",
+                 new_x="LMARGIN", new_y="NEXT")  # fmt: skip
     heading("Water balance")
     if r:
         pdf.image(
@@ -193,16 +250,16 @@ def to_pdf(data: ReportData) -> bytes:
     heading("Anomalies")
     if data.anomalies:
         with pdf.table() as table:
-            table.row(["id", "severity", "status", "type", "node", "start (UTC)"])
+            table.row(["id", "severity", "status", "type", "node", f"start ({data.timezone})"])
             for a in data.anomalies[:200]:
                 table.row(
                     [
                         str(a.get("anomaly_id")),
                         str(a.get("severity")),
                         str(a.get("status")),
-                        str(a.get("anomaly_type")),
-                        str(a.get("node_id")),
-                        str(a.get("start_ts"))[:16],
+                        str(a.get("anomaly_type") or "").replace("_", " "),
+                        str(a.get("node_id") or a.get("district_id") or ""),
+                        _local(a.get("start_ts"), data.timezone),
                     ]
                 )
     else:

@@ -7,6 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from abbanoa.analytics import compliance as quality_compliance
+from abbanoa.analytics import water_balance
 from abbanoa.metrics import METRICS
 from abbanoa.repository.common import InvalidParameter, iso, one_row, row_dict
 from abbanoa.repository.nodes import require_node
@@ -16,7 +18,7 @@ TIME_RANGES = ("1h", "24h", "7d", "30d")
 EFFICIENCY_COLUMNS = (
     "period, period_start, inflow_m3, outflow_m3, net_inflow_m3, consumption_m3, losses_m3, mnf_l_s, "
     "night_leakage_l_s, leakage_m3_day, nrw_pct, real_losses_l_conn_day, uarl_l_day, ili, m1a_m3_km_day, "
-    "m1b_pct, coverage, details, computed_at"
+    "m1b_pct, coverage, hours, expected_hours, partial, details, computed_at"
 )
 
 
@@ -71,7 +73,10 @@ def district_efficiency(
         ),
         p,
     ).all()
-    return {**district, "period": period, "items": [row_dict(r) for r in rows]}
+    items = [row_dict(r) for r in rows]
+    # the range's figures over its complete days: the same function as the dashboard and reports
+    summary = water_balance.range_figures([i for i in items if i["period"] == "day"]) if period == "day" else None
+    return {**district, "period": period, "items": items, "summary": summary}
 
 
 def quality(
@@ -120,10 +125,20 @@ def quality(
         ),
         p,
     ).all()
+    # the range's totals from every row (the listing above is limited)
+    per_metric = conn.execute(
+        sa.text(
+            f"SELECT x.metric, sum(x.samples) AS samples, sum(x.compliant) AS compliant FROM quality_compliance x "
+            f"{join} WHERE true{day_cond} GROUP BY x.metric"
+        ),
+        p,
+    ).all()
+    found = [row_dict(r) for r in excursions]
     return {
         "compliance": [row_dict(r) for r in compliance],
-        "excursions": [row_dict(r) for r in excursions],
+        "excursions": found,
         "data_quality": [row_dict(r) for r in data_quality],
+        "summary": quality_compliance.range_compliance([row_dict(r) for r in per_metric], found),
     }
 
 

@@ -1,4 +1,6 @@
-"""Household demand patterns in LOCAL time (Europe/Rome), one multiplier per 5-minute step.
+"""Household demand patterns in LOCAL time (Europe/Rome), one multiplier per 5-minute step:
+weekday and weekend profiles (public holidays take the Sunday one), a seasonal factor, a
+day-to-day factor and minute-scale noise.
 
 Because every multiplier is computed from the local wall-clock time of its UTC step, the
 23- and 25-hour days of daylight-saving changes come out right with no special case.
@@ -74,8 +76,18 @@ def step_times(start: datetime, n_steps: int, step_s: int) -> list[datetime]:
     return [start + timedelta(seconds=i * step_s) for i in range(n_steps)]
 
 
-def _profile_value(local: datetime) -> float:
-    table = WEEKEND if local.weekday() >= 5 else WEEKDAY
+HOLIDAY_COUNTRY = "IT"  # public holidays follow the Sunday profile (the `holidays` package)
+
+
+def holidays_between(first, last, country: str = HOLIDAY_COUNTRY) -> set:
+    """Public holiday dates from `first` to `last` (local dates)."""
+    import holidays
+
+    return {d for d in holidays.country_holidays(country, years=range(first.year, last.year + 1)) if first <= d <= last}
+
+
+def _profile_value(local: datetime, holiday: bool = False) -> float:
+    table = WEEKEND if holiday or local.weekday() >= 5 else WEEKDAY
     h = local.hour + local.minute / 60.0
     i = int(h) % 24
     frac = h - int(h)
@@ -88,6 +100,7 @@ def demand_multipliers(times: list[datetime], timezone: str, rng: np.random.Gene
     local = [t.astimezone(tz) for t in times]
     days = sorted({lt.date() for lt in local})
     day_factor = dict(zip(days, rng.lognormal(0.0, 0.06, len(days)), strict=True))
+    off = holidays_between(days[0], days[-1]) if days else set()
     noise = np.empty(len(times))
     e = 0.0
     for i in range(len(times)):  # AR(1): minutes-scale fluctuation around the profile
@@ -97,5 +110,5 @@ def demand_multipliers(times: list[datetime], timezone: str, rng: np.random.Gene
     for i, lt in enumerate(local):
         # summer use is higher in Sardinia (gardens, tourism): +/-12 % around the year, peak late July
         season = 1.0 + 0.12 * math.cos(2 * math.pi * (lt.timetuple().tm_yday - 205) / 365.25)
-        out[i] = _profile_value(lt) * season * day_factor[lt.date()] * (1.0 + noise[i])
+        out[i] = _profile_value(lt, lt.date() in off) * season * day_factor[lt.date()] * (1.0 + noise[i])
     return np.clip(out, 0.05, None)

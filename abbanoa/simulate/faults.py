@@ -27,6 +27,10 @@ def _event(id_, type_, dma, node, metric, start, end, magnitude, unit, descripti
         "magnitude": magnitude,
         "unit": unit,
         "description": description,
+        # where in the network (a leak's or an incident's junction): none for a sensor fault
+        "junction": None,
+        "latitude": None,
+        "longitude": None,
     }
 
 

@@ -71,6 +71,8 @@ class Network:
     wn: object  # wntr.network.WaterNetworkModel
     districts: dict[str, District]
     sensors: list[Sensor]
+    name: str = "demo"  # "demo": Net3 as Selargius and Quartucciu; else the network's file stem
+    to_latlon: object = None  # drawing (x, y) -> (latitude, longitude)
 
 
 def to_latlon(x: float, y: float) -> tuple[float, float]:
@@ -137,7 +139,7 @@ def build_network() -> Network:
         districts[spec["dma_id"]] = district
     for district, spec in zip(districts.values(), DISTRICT_SPECS, strict=True):
         sensors.extend(_field_sensors(wn, district, spec["prefix"]))
-    return Network(wn, districts, sensors)
+    return Network(wn, districts, sensors, name="demo", to_latlon=to_latlon)
 
 
 def _field_sensors(wn, district: District, prefix: str) -> list[Sensor]:

@@ -4,9 +4,10 @@ from api.views.anomalies import bp as anomalies
 from api.views.auth import bp as auth
 from api.views.auth import users
 from api.views.dashboard import bp as dashboard
+from api.views.events import events, workflow
 from api.views.jobs import bp as jobs
 from api.views.network import districts, forecasts, quality
 from api.views.nodes import bp as nodes
 from api.views.system import bp as system
 
-BLUEPRINTS = (auth, users, nodes, dashboard, anomalies, districts, quality, forecasts, jobs, system)
+BLUEPRINTS = (auth, users, nodes, dashboard, anomalies, workflow, events, districts, quality, forecasts, jobs, system)

@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Blueprint, g, jsonify, request
 
 from abbanoa.repository import InvalidParameter, anomalies
-from abbanoa.repository.common import parse_choice, parse_time
+from api.params import parse_choice, parse_time
 from api.routes import API_PREFIX, Param, route
 from api.security import engine, tenant
 from api.views.common import PAGINATION, TIME_WINDOW, pagination

@@ -1,4 +1,4 @@
-"""Parameter helpers of the views (the parsing itself lives in abbanoa.repository.common)."""
+"""Parameter declarations and JSON-body helpers of the views (parsing: api/params.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import request
 
-from abbanoa.repository.common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, InvalidParameter, parse_int
+from abbanoa.repository import InvalidParameter
+from api.params import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, parse_int
 from api.routes import Param
 
 PAGINATION = (

@@ -7,8 +7,8 @@ import datetime as dt
 from flask import Blueprint, jsonify, request
 
 from abbanoa.repository import network
-from abbanoa.repository.common import parse_choice
-from api.app import count_cache
+from api.metrics import count_cache
+from api.params import parse_choice
 from api.routes import API_PREFIX, Param, route
 from api.security import cache, engine, tenant
 

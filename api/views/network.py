@@ -6,8 +6,8 @@ from flask import Blueprint, jsonify, request
 
 from abbanoa.metrics import METRICS
 from abbanoa.repository import InvalidParameter, network
-from abbanoa.repository.common import parse_choice, parse_time
-from api.app import count_cache
+from api.metrics import count_cache
+from api.params import parse_choice, parse_time
 from api.routes import API_PREFIX, Param, route
 from api.security import cache, engine, tenant
 from api.views.common import TIME_WINDOW

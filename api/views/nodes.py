@@ -9,9 +9,10 @@ import io
 from flask import Blueprint, Response, jsonify, request
 
 from abbanoa.metrics import METRICS
+from abbanoa.reports import safe
 from abbanoa.repository import InvalidParameter, nodes
-from abbanoa.repository.common import parse_bool, parse_time
-from api.app import count_cache
+from api.metrics import count_cache
+from api.params import parse_bool, parse_time
 from api.routes import API_PREFIX, Param, route
 from api.security import cache, engine, tenant
 from api.views.common import PAGINATION, TIME_WINDOW, pagination
@@ -77,11 +78,11 @@ def readings(node_id: str):
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
         for point in series["points"]:
-            writer.writerow([point[c] for c in columns])
+            writer.writerow([safe.cell(point[c]) for c in columns])
         response = Response(buffer.getvalue(), mimetype="text/csv")
         response.headers["X-Unit"] = series["unit"]
         response.headers["X-Truncated"] = str(series["truncated"]).lower()
-        response.headers["Content-Disposition"] = f'attachment; filename="{node_id}_{metric}_{resolution}.csv"'
+        response.headers["Content-Disposition"] = safe.content_disposition(f"{node_id}_{metric}_{resolution}.csv")
         return response
     return jsonify(series)
 

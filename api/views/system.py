@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+import hmac
+
+from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from abbanoa.auth import AuthError
 from abbanoa.errors import ServiceUnavailable
 from abbanoa.stores import postgres
 from api.routes import API_PREFIX, openapi_document, route
@@ -31,8 +34,21 @@ def readyz():
     return jsonify(body), 200 if ready else 503
 
 
-@route(bp, "/metrics", "GET", "Prometheus metrics of this process", role=None)
+@route(
+    bp,
+    "/metrics",
+    "GET",
+    "Prometheus metrics of this process (Authorization: Bearer METRICS_TOKEN)",
+    role=None,
+    responses=(200, 401),
+)
 def metrics():
+    expected = settings().metrics_token
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    # refused when METRICS_TOKEN is unset; compared in constant time
+    if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise AuthError("/metrics needs Authorization: Bearer <METRICS_TOKEN>")
     registry = current_app.extensions["abbanoa_metrics"].registry
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 

@@ -1,4 +1,5 @@
-"""Performance monitor: job runs per job ("run now" for admins), API latency and cache hit rate, freshness."""
+"""Performance monitor: job runs per job ("run now" for the platform operator), API latency and cache hit rate,
+freshness."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dashboard import data, transforms, ui
+from dashboard import data, present, transforms, ui
 
 JOBS = (
     "realtime_sync",
@@ -21,6 +22,26 @@ JOBS = (
 )
 
 
+def run_now() -> None:
+    """Queue a run (a message to the job's topic) and follow it through its job_runs row."""
+    c = st.columns([3, 1])
+    job = c[0].selectbox("Job", JOBS)
+    if c[1].button("Run now"):
+        try:
+            answer = ui.source().run_job(job)
+            st.session_state["run_now"] = (job, answer["message_id"])
+        except Exception as exc:  # a refused or failed publish is shown, not raised
+            st.error(f"{job} could not be queued: {exc}")
+    if "run_now" in st.session_state:
+        job, message_id = st.session_state["run_now"]
+        run = ui.source().job_run(message_id)
+        if run is None:
+            st.info(f"{job}: queued (message {message_id}); no run recorded yet")
+        else:
+            st.info(f"{job}: run {run['run_id']} {run['status']} (started {ui.local(run['started_at'])})")
+        st.button("Refresh run status")
+
+
 def main() -> None:
     st.title("Performance monitor")
     # fetch
@@ -33,7 +54,7 @@ def main() -> None:
         newest = summary.get("newest_reading")
         age = (ui.now() - pd.Timestamp(newest).to_pydatetime()).total_seconds() / 60 if newest else None
         c = st.columns(3)
-        c[0].metric("Newest reading", ui.local(newest))
+        c[0].metric("Newest reading", present.local_time(newest, ui.tz()))
         c[1].metric("Age", "no data" if age is None else f"{age:,.0f} min")
         c[2].metric("Stale nodes", summary.get("nodes_stale", 0))
     # job runs
@@ -43,9 +64,13 @@ def main() -> None:
     elif not runs:
         ui.empty("No job runs recorded yet.")
     else:
-        last = transforms.latest_per_job(runs)
+        last = transforms.latest_per_job(runs).reset_index()
         st.dataframe(
-            last[["status", "trigger", "started_at", "duration_s", "rows_processed", "error"]], width="stretch"
+            present.table(
+                last, ["job_name", "status", "trigger", "started_at", "duration_s", "rows_processed", "error"], ui.tz()
+            ),
+            hide_index=True,
+            width="stretch",
         )
         df = pd.DataFrame(runs)
         df["started"] = pd.to_datetime(df["started_at"], utc=True).dt.tz_convert(ui.tz())
@@ -59,20 +84,17 @@ def main() -> None:
                 y="duration_s",
                 color="job_name",
                 symbol="status",
-                labels={"started": f"started ({ui.tz()})", "duration_s": "duration [s]"},
+                labels={
+                    "started": f"started ({ui.tz()})",
+                    "duration_s": "duration [s]",
+                    "job_name": "job",
+                    "status": "status",
+                },
             ),
             width="stretch",
         )
-    if ui.role_at_least("admin") and not ui.source().read_only:
-        c = st.columns([3, 1])
-        job = c[0].selectbox("Job", JOBS)
-        if c[1].button("Run now"):
-            try:
-                answer = ui.source().run_job(job)
-                st.success(f"{job}: {answer.get('mode', 'ran')}")
-                st.cache_data.clear()
-            except Exception as exc:  # a failing job is shown, not raised
-                st.error(f"{job} failed: {exc}")
+    if ui.role_at_least("platform_operator") and not ui.source().read_only:
+        run_now()
     # API
     st.subheader("API")
     if metrics_text is None:

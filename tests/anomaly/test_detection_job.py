@@ -75,7 +75,7 @@ def test_job_reads_the_window_raw_and_the_weeks_before_from_the_hourly_rollup(db
 
 def test_a_district_gone_silent_is_one_gap_not_one_per_sensor():
     from abbanoa.analytics.config import DetectorConfig
-    from abbanoa.jobs.anomaly_detection import decide
+    from abbanoa.analytics.detection import decide
 
     # given two districts of four loggers each; all of D1 stopped two hours ago, one of D2 too
     now = pd.Timestamp("2026-03-05 12:00", tz="UTC")

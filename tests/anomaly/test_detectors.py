@@ -86,6 +86,25 @@ def test_night_window_is_local_time_and_one_hour_on_the_spring_forward_night():
     assert nights.loc[pd.Timestamp("2026-03-30"), "night_end"] == pd.Timestamp("2026-03-30 02:00", tz="UTC")
 
 
+def test_rising_night_flow_found_during_the_night_is_not_dated_after_the_run():
+    # given a district whose night flow jumped by 6 l/s two nights before, read by a run at
+    # 03:15 local (01:15Z in summer), inside the 02:00-04:00 night window
+    now = pd.Timestamp("2026-04-03 01:15", tz="UTC")
+    flow = daily_cycle("2026-03-10", "2026-04-04")
+    flow = flow[(flow["metric"] == "flow_rate") & (flow["ts"] <= now)].assign(district_id="D1")
+    flow.loc[flow["ts"] >= "2026-03-31 12:00", "value"] += 6.0
+    flags = rising_night_flow(minimum_night_flow(flow, DetectorConfig()), DetectorConfig())
+    tonight = flags[flags["ts"] >= pd.Timestamp("2026-04-02 23:00", tz="UTC")]
+    # then tonight's flag starts at the hour its minimum was seen and ends by the run's clock
+    assert len(tonight) == 1
+    assert tonight["ts"].iloc[0] == pd.Timestamp("2026-04-03 00:00", tz="UTC")  # 02:00 local
+    assert tonight["end_ts"].iloc[0] <= now
+    # and a complete night ends with its last reading in the window (03:45 local)
+    earlier = flags[flags["ts"] < pd.Timestamp("2026-04-02 23:00", tz="UTC")]
+    assert not earlier.empty
+    assert (earlier["end_ts"].dt.tz_convert("Europe/Rome").dt.strftime("%H:%M") == "03:45").all()
+
+
 def test_out_of_physical_range_and_node_threshold_breach():
     readings = daily_cycle("2026-03-01", "2026-03-03")
     readings.loc[series(readings, "fm1p", "pressure") & (readings["ts"] == "2026-03-02 10:00"), "value"] = 40.0

@@ -18,6 +18,8 @@ from tests.conftest import drop_session_keys, empty_tables
 
 NOW = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
 PASSWORD = "correct horse battery staple"
+METRICS_TOKEN = "metrics-token-of-the-api-tests"
+METRICS_HEADERS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 _HASH = hash_password(PASSWORD)
 _names = itertools.count()
 
@@ -35,7 +37,7 @@ def api_db(database):
 
 @pytest.fixture(scope="module")
 def app(database, api_db):
-    app = create_app(database)
+    app = create_app(database.with_(metrics_token=METRICS_TOKEN))
     app.config["TESTING"] = True
     return app
 
@@ -280,7 +282,9 @@ def auth(client, make_user):
 
     def login(role: str = "viewer", tenant: str = "abbanoa") -> dict:
         user = make_user(role, tenant)
-        response = client.post("/api/v1/auth/login", json={"username": user["username"], "password": PASSWORD})
+        response = client.post(
+            "/api/v1/auth/login", json={"username": user["username"], "password": PASSWORD, "tenant": tenant}
+        )
         assert response.status_code == 200, response.json
         body = response.json
         return Login(

@@ -109,12 +109,13 @@ def test_seed_demo_creates_users_with_random_passwords_that_log_in(database, api
     )
     assert done.returncode == 0, done.stderr
     users = json.loads(output.read_text())["users"]
-    assert set(users) == {"viewer", "operator", "admin", "other_admin"}
+    assert set(users) == {"viewer", "operator", "admin", "other_admin", "platform"}
     assert users["other_admin"]["tenant_id"] == "other"
     assert first["users"]["admin"]["password"] != users["admin"]["password"]  # random every time
     assert users["admin"]["password"] in done.stdout
     for key, user in users.items():
-        response = client.post(f"{API}/auth/login", json={"username": user["username"], "password": user["password"]})
+        credentials = {"username": user["username"], "password": user["password"], "tenant": user["tenant_id"]}
+        response = client.post(f"{API}/auth/login", json=credentials)
         assert response.status_code == 200 and response.json["user"]["role"] == user["role"], key
     with pytest.raises(AbbanoaError, match="production"):
         demo.seed(database.with_(env="production"), output)

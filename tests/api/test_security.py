@@ -188,7 +188,7 @@ def test_bad_bodies_answer_400_and_unknown_routes_404_in_json(client, auth, data
     )
     assert short.status_code == 400 and short.json["error"]["field"] == "password"
     role = client.post(
-        f"{API}/users", json={"username": "u1", "password": "x" * 12, "role": "god"}, headers=admin.headers
+        f"{API}/users", json={"username": "u1", "password": PASSWORD, "role": "god"}, headers=admin.headers
     )
     assert role.json["error"]["field"] == "role"
     self_demote = client.patch(f"{API}/users/{admin.user['user_id']}", json={"role": "viewer"}, headers=admin.headers)

@@ -62,7 +62,9 @@ def login(api_server, make_user, base_settings):
         settings_module.reset_settings(base_settings.with_(api_url=api_server, dashboard_data_mode=mode))
         user = make_user(role, tenant)
         r = requests.post(
-            f"{api_server}/api/v1/auth/login", json={"username": user["username"], "password": PASSWORD}, timeout=10
+            f"{api_server}/api/v1/auth/login",
+            json={"username": user["username"], "password": PASSWORD, "tenant": tenant},
+            timeout=10,
         )
         assert r.status_code == 200, r.text
         body = r.json()

@@ -60,7 +60,7 @@ def test_pdf_report_opens_and_has_every_section_with_the_period_totals():
     for section in report.SECTIONS:
         assert section in text
     assert "Cagliari centro (D1)" in text
-    assert "2024-03-30 to 2024-04-01" in text
+    assert "30/03/2024 to 01/04/2024" in text  # one date format, as on screen
     assert "3,300" in text  # system input 1000 + 1100 + 1200
     assert "25.0" in text  # NRW of the period
     assert "burst" in text
@@ -89,3 +89,29 @@ def test_report_without_data_says_so():
     text = PdfReader(io.BytesIO(report.to_pdf(empty))).pages[0].extract_text()
     assert "No data for this district in this range." in text
     assert report.to_csv(empty).decode().strip() == ",".join(report.CSV_COLUMNS)
+
+
+def test_summary_uses_the_range_definition_with_the_previous_period_and_arera_class():
+    data = sample()
+    data.previous = [{**i, "net_inflow_m3": 500.0, "losses_m3": 50.0, "consumption_m3": 450.0} for i in data.efficiency]
+    t, p = report.totals(data), report.totals(data, previous=True)
+    assert t["input_m3"] == 3300.0 and t["losses_m3"] == 825.0 and t["nrw_pct"] == 25.0
+    assert t["m1b_pct"] == 25.0 and t["arera_class"] == "C"  # M1a 20 m3/km/day -> class C
+    assert p["input_m3"] == 1500.0 and p["m1b_pct"] == 10.0
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(report.to_pdf(data))).pages)
+    assert "Previous period" in text and "1,500" in text and "ARERA M1 class" in text
+
+
+def test_default_period_is_the_newest_ended_month_with_figures():
+    months = [
+        {"period_start": "2026-09-30T22:00:00Z", "net_inflow_m3": 10.0},  # October (Rome)
+        {"period_start": "2026-10-31T23:00:00Z", "net_inflow_m3": 10.0},  # November
+        {"period_start": "2026-11-30T23:00:00Z", "net_inflow_m3": 10.0},  # December: not ended
+    ]
+    today = dt.date(2026, 12, 4)
+    assert report.default_period(months, today, "Europe/Rome") == (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    assert report.default_period([], today, "Europe/Rome") == (dt.date(2026, 12, 1), dt.date(2026, 12, 3))
+    assert report.previous_period(dt.date(2026, 11, 1), dt.date(2026, 11, 30)) == (
+        dt.date(2026, 10, 1),
+        dt.date(2026, 10, 31),
+    )

@@ -137,28 +137,49 @@ def _steady_inlet(db, ts) -> None:
         loading.upsert(conn, flows[loading.COLUMNS], TZ, 0)
 
 
-def test_the_month_row_is_rebuilt_hourly_and_the_5_minute_runs_read_days_only(db, settings):
-    # given an inlet meter at a steady 10 l/s since the first of the local month
-    start = pd.Timestamp("2026-03-01 00:00", tz=TZ).tz_convert("UTC")
+def test_history_is_backfilled_once_then_only_the_tail_and_changed_days_are_recomputed(db, settings):
+    # given an inlet meter at a steady 10 l/s from 20 February to 10 March 13:00 UTC
+    start = pd.Timestamp("2026-02-20 00:00", tz=TZ).tz_convert("UTC")
     ts = pd.date_range(start, pd.Timestamp("2026-03-10 13:00", tz="UTC"), freq="5min", inclusive="left")
     _steady_inlet(db, ts)
+    now = dt.datetime(2026, 3, 10, 13, 0, tzinfo=dt.UTC)
 
-    def month_rows():
+    def rows(period):
         with db.connect() as conn:
-            return (
-                conn.execute(sa.text("SELECT net_inflow_m3 FROM network_efficiency WHERE period = 'month'"))
-                .scalars()
-                .all()
+            return pd.read_sql_query(
+                sa.text(
+                    "SELECT period_start, net_inflow_m3, hours, expected_hours, partial FROM network_efficiency "
+                    "WHERE period = :p ORDER BY period_start"
+                ),
+                conn,
+                params={"p": period},
             )
 
-    # when a run mid-hour comes, then hours and days are written but no month row
-    quarter = run_job("network_efficiency", settings, now=dt.datetime(2026, 3, 10, 12, 10, tzinfo=dt.UTC))
-    assert quarter.details["month"] is False and month_rows() == []
-    # when the first run of the next hour comes, then the month row covers every hour since the 1st
-    hourly = run_job("network_efficiency", settings, now=dt.datetime(2026, 3, 10, 13, 0, tzinfo=dt.UTC))
-    assert hourly.details["month"] is True
-    hours = (pd.Timestamp("2026-03-10 13:00", tz="UTC") - start) / pd.Timedelta(hours=1)
-    assert month_rows() == [pytest.approx(10.0 * 3.6 * hours)]
+    # when the job runs for the first time, then every stored day is computed, not only the tail
+    first = run_job("network_efficiency", settings, now=now)
+    days = rows("day")
+    assert len(days) == 19  # 20 Feb .. 10 Mar (local days)
+    assert first.details["backfilled_days"] == 15  # 20 Feb .. 6 Mar; the tail (7-10 Mar) aside
+    assert not days["partial"].iloc[:-1].any() and days["partial"].iloc[-1]  # today (14 h so far) is partial
+    assert days["net_inflow_m3"].iloc[:-1].tolist() == [pytest.approx(10.0 * 3.6 * 24)] * 18
+    # the months cover all of their hours: February from the 20th, March to now, March partial
+    months = rows("month")
+    feb_hours = (pd.Timestamp("2026-03-01", tz=TZ).tz_convert("UTC") - start) / pd.Timedelta(hours=1)
+    march_hours = (pd.Timestamp(now) - pd.Timestamp("2026-03-01", tz=TZ).tz_convert("UTC")) / pd.Timedelta(hours=1)
+    assert months["net_inflow_m3"].tolist() == [pytest.approx(36.0 * feb_hours), pytest.approx(36.0 * march_hours)]
+    assert months["partial"].tolist() == [True, True]  # February's data starts on the 20th
+    # when it runs again, then no old day is recomputed
+    assert run_job("network_efficiency", settings, now=now).details["backfilled_days"] == 0
+    # when older history arrives (15-19 February), then only those days are backfilled
+    older = pd.date_range(pd.Timestamp("2026-02-15 00:00", tz=TZ).tz_convert("UTC"), start, freq="5min",
+                          inclusive="left")  # fmt: skip
+    with db.begin() as conn:
+        flows = pd.DataFrame({"node_id": "FM1", "metric": "flow_rate", "ts": older, "value": 10.0, "ingested_at": now})
+        loading.upsert(conn, flows[loading.COLUMNS], TZ, 0)
+    third = run_job("network_efficiency", settings, now=now)
+    assert third.details["backfilled_days"] == 5
+    assert len(rows("day")) == 24
+    assert rows("month")["net_inflow_m3"].iloc[0] == pytest.approx(36.0 * (feb_hours + 5 * 24))
 
 
 def test_early_in_a_month_the_previous_months_row_is_not_overwritten_by_its_last_days(db, settings):
@@ -179,7 +200,7 @@ def test_early_in_a_month_the_previous_months_row_is_not_overwritten_by_its_last
     run_job("network_efficiency", settings, now=dt.datetime(2026, 2, 28, 22, 0, tzinfo=dt.UTC))
     whole = february()
     run_job("network_efficiency", settings, now=dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC))
-    # then February keeps its whole month
+    # then February keeps its whole month (and gains its last local hour, 23:00-24:00)
     hours = (pd.Timestamp("2026-02-28 22:00", tz="UTC") - start) / pd.Timedelta(hours=1)
     assert whole == pytest.approx(10.0 * 3.6 * hours)
-    assert february() == pytest.approx(whole)
+    assert february() == pytest.approx(10.0 * 3.6 * 28 * 24)

@@ -8,8 +8,9 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from abbanoa.jobs import loading, realtime_sync
+from abbanoa.jobs import realtime_sync
 from abbanoa.jobs.runner import run_job
+from abbanoa.repository import sync_state
 from abbanoa.stores.bigquery import Warehouse
 
 from .conftest import reading, series
@@ -114,7 +115,7 @@ def test_crash_between_load_and_commit_loses_and_doubles_nothing(jobs_settings, 
     def crash(*args, **kwargs):
         raise RuntimeError("instance killed before commit")
 
-    monkeypatch.setattr(loading, "set_watermark", crash)
+    monkeypatch.setattr(sync_state, "set_watermark", crash)
     with pytest.raises(RuntimeError, match="killed"):
         run_job("realtime_sync", jobs_settings, now=NOW)
     assert pg_rows(registry) == []
@@ -154,12 +155,13 @@ def test_two_concurrent_runs_of_one_job_one_runs_one_is_skipped(jobs_settings, r
     assert statuses == ["skipped", "succeeded"]
 
 
-def test_a_crashed_runs_lock_lapses_with_its_lease(jobs_settings, registry):
+def test_a_running_row_left_by_a_dead_run_does_not_block_the_next_run(jobs_settings, registry):
+    # a run whose process died an hour into a one-hour lease: its lock died with it
     with registry.begin() as conn:
         conn.execute(
             sa.text(
-                "INSERT INTO job_runs (job_name, status, started_at, lease_expires_at) "
-                "VALUES ('cache_refresh', 'running', now() - interval '2 hours', now() - interval '1 hour')"
+                "INSERT INTO job_runs (job_name, status, started_at) "
+                "VALUES ('cache_refresh', 'running', now() - interval '2 minutes')"
             )
         )
     record = run_job("cache_refresh", jobs_settings)
@@ -167,7 +169,7 @@ def test_a_crashed_runs_lock_lapses_with_its_lease(jobs_settings, registry):
     with registry.connect() as conn:
         first = conn.execute(sa.text("SELECT status, error FROM job_runs ORDER BY run_id LIMIT 1")).one()
     assert first.status == "failed"
-    assert "lease expired" in first.error
+    assert "died before finishing" in first.error
 
 
 def test_daily_sync_repairs_differences_both_ways(jobs_settings, registry):

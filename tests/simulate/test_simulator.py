@@ -151,7 +151,12 @@ def test_output_files_have_the_contract_headers(run_dir):
     labels = _labels(run_dir)
     assert set(labels["scenario"]) == {"seed", "start", "end", "days", "timezone"}
     keys = {"id", "type", "dma_id", "node_id", "metric", "start", "end", "magnitude", "unit", "description"}
+    keys |= {"junction", "latitude", "longitude"}
     assert all(set(e) == keys for e in labels["events"])
+    # a leak says where it is: its junction and that junction's position
+    for leak in (e for e in labels["events"] if e["type"] in ("burst", "growing_leak")):
+        assert leak["junction"] and f"junction {leak['junction']} " in leak["description"]
+        assert 39.2 < leak["latitude"] < 39.3 and 9.1 < leak["longitude"] < 9.25
     nodes = _read(run_dir / "nodes.csv")
     assert {n["node_type"] for n in nodes} == {"flow_meter", "pressure_logger", "tank", "quality_probe"}
     assert all(39.2 < float(n["latitude"]) < 39.3 and 9.1 < float(n["longitude"]) < 9.25 for n in nodes)

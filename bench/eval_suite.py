@@ -1,0 +1,213 @@
+"""`evaluate --suite` as a benchmark: simulate each network with each seed, import it into
+its own database (`eval_det_*`, dropped after), detect, score, and print one table.
+
+    .venv/bin/python bench/eval_suite.py [--networks Net1,Net3,Net6,ky10] [--seeds 1,2,3]
+        [--days 28] [--interval 15] [--logger-density 0.05] [--replay-from-day D] [--budget-min 90]
+
+Detection runs as `evaluate --batch` (the detectors once over the whole span), or with
+`--replay-from-day D` as the production replay (the 15-minute and daily ticks) from day D
+of the run to its end, the days before it batch-free history. The run stops starting new
+scenarios once `--budget-min` is spent, and says which it skipped. Beside each scenario's
+detection time it prints the import + sync time of the same scenario (the reference).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import io
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FAST = ("burst", 1.0)  # found within 1 h
+NIGHTS = ("growing_leak", 72.0)  # within 3 nights (72 h)
+
+
+def scratch(tag: str):
+    """Settings for a fresh eval_det_* database, BigQuery dataset, Redis prefix and Pub/Sub project."""
+    import sqlalchemy as sa
+
+    from abbanoa import migrations
+    from abbanoa.settings import Settings, reset_settings
+
+    run = f"{tag}_{uuid.uuid4().hex[:6]}".lower()
+    base = Settings.from_env()
+    url = sa.make_url(base.sqlalchemy_url).set(database=f"eval_det_{run}")
+    settings = base.with_(
+        database_url=url.render_as_string(hide_password=False),
+        bq_dataset=f"eval_det_{run}",
+        redis_key_prefix=f"eval_det:{run}:",
+        gcp_project=f"eval-det-{run.replace('_', '-')}"[:30],
+    )
+    reset_settings(settings)
+    migrations.ensure_database(settings)
+    migrations.apply_all(settings)
+    return settings
+
+
+def drop(settings) -> None:
+    import sqlalchemy as sa
+
+    from abbanoa.stores import postgres
+    from abbanoa.stores.bigquery import Warehouse
+
+    with contextlib.suppress(Exception):
+        wh = Warehouse(settings)
+        wh.client.delete_dataset(wh.dataset, delete_contents=True, not_found_ok=True)
+    postgres.dispose_engines()
+    url, args = postgres.connection(settings, timeout=30)
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT", connect_args=args)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+    admin.dispose()
+
+
+def one(
+    network: str, seed: int, days: int, interval: int, replay_from_day: int | None, start: str, density: float
+) -> dict:
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from abbanoa.evaluation import evaluate
+    from abbanoa.evaluation.evaluate_labels import load_labels
+    from abbanoa.ingest.importer import import_paths
+    from abbanoa.jobs.runner import run_job
+    from abbanoa.simulate.cli import parse_start
+    from abbanoa.simulate.run import Options, simulate
+    from abbanoa.stores import postgres
+
+    with tempfile.TemporaryDirectory(prefix="eval-det-") as tmp:
+        out = Path(tmp)
+        t0 = time.perf_counter()
+        simulate(
+            out,
+            days,
+            seed,
+            parse_start(start, days, "Europe/Rome"),
+            "Europe/Rome",
+            Options(network, interval_min=interval),
+        )
+        t_sim = time.perf_counter() - t0
+        settings = scratch(f"{network}_{seed}")
+        try:
+            t0 = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()):
+                import_paths([out], settings, settings.default_tenant)
+                run_job("etl_init", settings, trigger="cli")
+            t_load = time.perf_counter() - t0
+            scenario, events = load_labels(out / "labels.json")
+            span_start, span_end = (pd.Timestamp(scenario[k]) for k in ("start", "end"))
+            with postgres.engine(settings).connect() as conn:
+                sensors, districts = conn.execute(
+                    sa.text("SELECT (SELECT count(*) FROM nodes WHERE active), (SELECT count(*) FROM districts)")
+                ).one()
+            t0 = time.perf_counter()
+            if replay_from_day is None:
+                alerts, _ = evaluate.batch_alerts(settings, span_start, span_end)
+                ticks = 0
+            else:
+                replay_from = span_start + pd.Timedelta(days=replay_from_day)
+                with contextlib.redirect_stdout(io.StringIO()):
+                    alerts, ticks = evaluate.replay_alerts(
+                        settings, replay_from.to_pydatetime(), span_end.to_pydatetime()
+                    )
+                events = events[events["end"] >= replay_from]
+            t_detect = time.perf_counter() - t0
+            report = evaluate.score(alerts, events, "medium", span_start, span_end, districts, sensors)
+        finally:
+            drop(settings)
+    ev, result = report["events"], report["result"]
+
+    def within(kind: str, hours: float) -> str:
+        group = ev[ev["type"] == kind]
+        if group.empty:
+            return "-"
+        return f"{int((group['detected'] & (group['ttd_h'] <= hours)).sum())}/{len(group)}"
+
+    def found(kind: str) -> str:
+        group = ev[ev["type"] == kind]
+        return f"{int(group['detected'].sum())}/{len(group)}" if not group.empty else "-"
+
+    return {
+        "network": network,
+        "seed": seed,
+        "districts": districts,
+        "sensors": sensors,
+        "burst<=1h": within(*FAST),
+        "burst": found("burst"),
+        "leak<=3n": within(*NIGHTS),
+        "p_drop": found("pressure_drop"),
+        "gaps": found("sensor_gap"),
+        "stuck": found("stuck_value"),
+        "spikes": found("spike"),
+        "quality": found("quality_excursion"),
+        "false/dw": result["false_per_district_week"],
+        "false/100sw": result["false_per_100_sensor_weeks"],
+        "false_by_type": result["false_by_type"],
+        "ticks": ticks,
+        "sim_s": t_sim,
+        "load_s": t_load,
+        "detect_s": t_detect,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--networks", default="Net1,Net3,Net6,ky10")
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--days", type=int, default=28)
+    parser.add_argument("--interval", type=int, default=15, help="minutes between readings (default 15)")
+    parser.add_argument("--start", default="2026-10-05", help="first local day")
+    parser.add_argument("--replay-from-day", type=int, default=None)
+    parser.add_argument("--budget-min", type=float, default=90.0)
+    parser.add_argument(
+        "--logger-density", type=float, default=0.05, help="share of junctions with a pressure logger (default 0.05)"
+    )
+    args = parser.parse_args()
+    began = time.perf_counter()
+    rows, skipped = [], []
+    # every network once before any network twice, so a spent budget still covers them all
+    for seed in (int(s) for s in args.seeds.split(",")):
+        for network in args.networks.split(","):
+            if time.perf_counter() - began > args.budget_min * 60:
+                skipped.append(f"{network}/{seed}")
+                continue
+            row = one(network, seed, args.days, args.interval, args.replay_from_day, args.start, args.logger_density)
+            rows.append(row)
+            print(_line(row), flush=True)
+            print(f"    false alerts by type: {row['false_by_type']}", flush=True)
+    print()
+    print(_header())
+    for row in rows:
+        print(_line(row))
+    if skipped:
+        print(f"not run (budget of {args.budget_min:.0f} min spent): {', '.join(skipped)}")
+    print(f"total {time.perf_counter() - began:.0f} s; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M}Z")
+    return 0
+
+
+def _header() -> str:
+    return (
+        f"{'network':<8}{'seed':>5}{'dist':>5}{'sens':>6}  {'burst<=1h':>9}{'burst':>7}{'leak<=3n':>9}"
+        f"{'p_drop':>7}{'gaps':>6}{'stuck':>6}{'spike':>6}{'qual':>6}{'false/dw':>9}{'/100sw':>8}"
+        f"{'detect s':>9}{'(load s)':>9}"
+    )
+
+
+def _line(r: dict) -> str:
+    return (
+        f"{r['network']:<8}{r['seed']:>5}{r['districts']:>5}{r['sensors']:>6}  {r['burst<=1h']:>9}{r['burst']:>7}"
+        f"{r['leak<=3n']:>9}{r['p_drop']:>7}{r['gaps']:>6}{r['stuck']:>6}{r['spikes']:>6}{r['quality']:>6}"
+        f"{r['false/dw']:>9.2f}{r['false/100sw']:>8.2f}{r['detect_s']:>9.0f}{r['load_s']:>9.0f}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
