@@ -1,16 +1,22 @@
 """Demand forecasts: 7 days ahead, hourly, with 90% prediction intervals (pure).
 
-The local stand-in for BigQuery ML ARIMA_PLUS (which the emulator lacks) does what
-DESIGN.md asks of it: decompose the daily and weekly seasonalities first (MSTL, from
-statsforecast) and model the rest (AutoETS on the trend), instead of a seasonal AutoARIMA
-with a 24-hour season, far too slow on 2 cores. Output columns are BigQuery ML's
-ML.FORECAST names, so both paths fill the same table.
+The local stand-in for BigQuery ML ARIMA_PLUS (which the emulator lacks); output columns
+are ML.FORECAST's, so both paths fill the same table. Measured on the BWDF 2024 real
+district inflows (bench/bench_forecast_bwdf.py, docs/forecasting.md), it works on the
+local wall clock and:
 
-MSTL's own intervals cover only the trend model's uncertainty (about 74% for a nominal
-90% on a smooth test series), and intervals calibrated the split-conformal way (fit on all
-but the last week, add that week's error quantiles) under-cover when the held-out week
-was calmer than the next (45% on a scenario with leaks and a clock change). The interval
-published is the wider of the two.
+- fills gaps from the same local hour-of-week of neighbouring weeks (never by joining the
+  two sides of a gap, which slips the daily cycle);
+- counts Italian public holidays as Sundays (the `holidays` package, local dates);
+- forecasts with candidates the best BWDF teams used (forecast_models.py): the median of
+  the latest same-type days, a pooled working-day median, gradient-boosted trees on lags
+  and calendar features (one model for all series, given history of 8+ weeks), MSTL on
+  shorter histories, and last week;
+- chooses, per series and for the first day and the rest apart, the candidate or mean of
+  candidates with the lowest error over daily rolling origins in the series' own last
+  four weeks (never the weeks it forecasts);
+- calibrates its intervals split-conformally on the same own-past errors, relative to the
+  forecast; a non-negative series gets non-negative values and bounds.
 """
 
 from __future__ import annotations
@@ -23,8 +29,7 @@ import pandas as pd
 from abbanoa.analytics import forecast_models as models
 
 HORIZON_H = 168
-SEASONS = [24, 168]
-MIN_HISTORY_H = 3 * 168  # two weekly cycles to fit plus one week to calibrate
+MIN_HISTORY_H = 3 * 168  # measured hours: two weekly cycles to learn from plus one to validate on
 COLUMNS = [
     "series_id",
     "forecast_timestamp",
@@ -196,6 +201,8 @@ def _training(plans: list[_Plan], last_origin: list[int], horizon: int, max_orig
             mad = 1.4826 * np.median(np.abs(resid[ok] - med)) + 1e-9
             z = np.abs(resid - med) / mad
             w = np.where(z > 4, 4 / np.maximum(z, 1e-9), 1.0)
+        # the target is scaled, the error that matters is in l/s: weigh each row by its scale
+        w = w * np.nan_to_num(scale)
         feats.append(f)
         targets.append(target)
         weights.append(w)
