@@ -13,10 +13,8 @@ import datetime as dt
 import pandas as pd
 import sqlalchemy as sa
 
-from abbanoa.jobs import rollups
 from abbanoa.metrics import METRICS
-from abbanoa.repository import sync_state
-from abbanoa.stores import postgres
+from abbanoa.repository import readings_write, sync_state
 from abbanoa.stores.bigquery import Warehouse, array_param, param
 
 COLUMNS = ["node_id", "metric", "ts", "value", "ingested_at"]
@@ -77,53 +75,14 @@ def upsert(conn: sa.Connection, frame: pd.DataFrame, tz: str, ahead_days: int) -
     """Upsert readings, rebuild their rollup buckets and latest values; returns rows changed."""
     if frame.empty:
         return 0
-    frame = frame[frame["metric"].isin(METRICS.keys())]
-    # a partition for each UTC day present (not every day between the oldest and newest:
-    # one stray old reading must not create years of empty partitions)
-    for day in sorted(frame["ts"].dt.floor("D").unique()):
-        conn.execute(sa.text("SELECT ensure_readings_partitions(:a, :a)"), {"a": pd.Timestamp(day).to_pydatetime()})
-    conn.execute(
-        sa.text("SELECT ensure_readings_partitions(now(), now() + make_interval(days => :d))"),
-        {"d": ahead_days},
-    )
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE incoming (node_id text, metric text, ts timestamptz, value double precision,"
-        " ingested_at timestamptz) ON COMMIT DROP"
-    )
-    postgres.copy_rows(conn, "incoming", COLUMNS, _records(frame))
-    rollups.create_touched(conn)
-    # only rows inserted or changed touch their buckets: a redelivered batch rebuilds nothing
-    changed = conn.exec_driver_sql(
-        "WITH up AS (INSERT INTO readings (node_id, metric, ts, value, ingested_at) "
-        "SELECT DISTINCT ON (node_id, metric, ts) node_id, metric, ts, value, ingested_at FROM incoming "
-        "ORDER BY node_id, metric, ts, ingested_at DESC "
-        "ON CONFLICT (node_id, metric, ts) DO UPDATE SET value = EXCLUDED.value, "
-        "ingested_at = EXCLUDED.ingested_at WHERE readings.value IS DISTINCT FROM EXCLUDED.value "
-        "RETURNING node_id, metric, ts) "
-        "INSERT INTO touched SELECT node_id, metric, ts FROM up"
-    ).rowcount
-    rollups.refresh(conn, tz=tz)
-    update_latest(conn, "incoming")
-    conn.exec_driver_sql("DROP TABLE incoming")
-    conn.exec_driver_sql("DROP TABLE touched")
-    return changed
+    return readings_write.upsert(conn, frame[frame["metric"].isin(METRICS.keys())], tz, ahead_days)
+
+
+_records = readings_write._records  # the COPY rows of a frame (bench/bench_sync.py)
 
 
 def update_latest(conn: sa.Connection, source: str) -> None:
-    """Move latest_readings forward from the newest row per series in `source`."""
-    conn.exec_driver_sql(
-        "INSERT INTO latest_readings (node_id, metric, ts, value) "
-        f"SELECT DISTINCT ON (node_id, metric) node_id, metric, ts, value FROM {source} "
-        "ORDER BY node_id, metric, ts DESC "
-        "ON CONFLICT (node_id, metric) DO UPDATE SET ts = EXCLUDED.ts, value = EXCLUDED.value "
-        "WHERE EXCLUDED.ts >= latest_readings.ts"
-    )
-
-
-def _records(frame: pd.DataFrame):
-    ts = frame["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-    ing = frame["ingested_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-    return zip(frame["node_id"], frame["metric"], ts, frame["value"].astype(float), ing, strict=True)
+    readings_write.update_latest(conn, source)
 
 
 def get_watermark(conn: sa.Connection, name: str) -> dt.datetime | None:
