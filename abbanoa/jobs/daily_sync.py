@@ -16,7 +16,7 @@ import pandas as pd
 from abbanoa import faults
 from abbanoa.jobs import loading
 from abbanoa.jobs.base import JobContext, JobOutcome
-from abbanoa.repository import readings_write
+from abbanoa.repository import readings_upsert, readings_write
 from abbanoa.stores.bigquery import param
 
 DEFAULT_DAYS = 7
@@ -75,7 +75,7 @@ def run(ctx: JobContext) -> JobOutcome:
         )
         with ctx.engine.begin() as conn:
             gone = readings_write.delete_node_range(conn, node_id, day_start, day_end, tz)
-            loading.upsert(conn, rows, tz, ctx.settings.partitions_ahead_days)
+            readings_upsert.upsert(conn, rows, tz, ctx.settings.partitions_ahead_days)
             readings_write.fix_latest(conn, node_id)
             faults.stage("daily_sync:node_day_before_commit")
         removed += gone

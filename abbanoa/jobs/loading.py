@@ -13,11 +13,10 @@ import datetime as dt
 import pandas as pd
 import sqlalchemy as sa
 
-from abbanoa.metrics import METRICS
-from abbanoa.repository import readings_write, sync_state
+from abbanoa.repository import sync_state
+from abbanoa.repository.readings_upsert import COLUMNS
 from abbanoa.stores.bigquery import Warehouse, array_param, param
 
-COLUMNS = ["node_id", "metric", "ts", "value", "ingested_at"]
 PAGE_ROWS = 50_000
 
 
@@ -69,20 +68,6 @@ def ingested_since_pages(warehouse: Warehouse, since: dt.datetime, until: dt.dat
 def ingested_in_pages(warehouse: Warehouse, times: list[dt.datetime]):
     """Pages of the readings of these ingestion batches (the import ledger's late ones)."""
     return fetch_pages(warehouse, "ingested_at IN UNNEST(@times)", [array_param("times", "TIMESTAMP", times)])
-
-
-def upsert(conn: sa.Connection, frame: pd.DataFrame, tz: str, ahead_days: int) -> int:
-    """Upsert readings, rebuild their rollup buckets and latest values; returns rows changed."""
-    if frame.empty:
-        return 0
-    return readings_write.upsert(conn, frame[frame["metric"].isin(METRICS.keys())], tz, ahead_days)
-
-
-_records = readings_write._records  # the COPY rows of a frame (bench/bench_sync.py)
-
-
-def update_latest(conn: sa.Connection, source: str) -> None:
-    readings_write.update_latest(conn, source)
 
 
 def get_watermark(conn: sa.Connection, name: str) -> dt.datetime | None:

@@ -1,6 +1,6 @@
-"""Writing readings into PostgreSQL: partitions ensured, COPY into a temporary table, one
-INSERT ... ON CONFLICT upsert, the touched rollups rebuilt, latest values moved forward;
-and the per-node-day repairs of the daily sync."""
+"""The daily sync's per-node-day repairs in PostgreSQL: the per-day counts compared with
+the warehouse, a node-day deleted (its rollups rebuilt), latest values recomputed. The
+upsert itself is readings_upsert.py."""
 
 from __future__ import annotations
 
@@ -10,61 +10,6 @@ import pandas as pd
 import sqlalchemy as sa
 
 from abbanoa.repository import rollups
-from abbanoa.stores import postgres
-
-COLUMNS = ["node_id", "metric", "ts", "value", "ingested_at"]
-
-
-def upsert(conn: sa.Connection, frame: pd.DataFrame, tz: str, ahead_days: int) -> int:
-    """Upsert readings, rebuild their rollup buckets and latest values; returns rows changed."""
-    if frame.empty:
-        return 0
-    # a partition for each UTC day present (not every day between the oldest and newest:
-    # one stray old reading must not create years of empty partitions)
-    for day in sorted(frame["ts"].dt.floor("D").unique()):
-        conn.execute(sa.text("SELECT ensure_readings_partitions(:a, :a)"), {"a": pd.Timestamp(day).to_pydatetime()})
-    conn.execute(
-        sa.text("SELECT ensure_readings_partitions(now(), now() + make_interval(days => :d))"),
-        {"d": ahead_days},
-    )
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE incoming (node_id text, metric text, ts timestamptz, value double precision,"
-        " ingested_at timestamptz) ON COMMIT DROP"
-    )
-    postgres.copy_rows(conn, "incoming", COLUMNS, _records(frame))
-    rollups.create_touched(conn)
-    # only rows inserted or changed touch their buckets: a redelivered batch rebuilds nothing
-    changed = conn.exec_driver_sql(
-        "WITH up AS (INSERT INTO readings (node_id, metric, ts, value, ingested_at) "
-        "SELECT DISTINCT ON (node_id, metric, ts) node_id, metric, ts, value, ingested_at FROM incoming "
-        "ORDER BY node_id, metric, ts, ingested_at DESC "
-        "ON CONFLICT (node_id, metric, ts) DO UPDATE SET value = EXCLUDED.value, "
-        "ingested_at = EXCLUDED.ingested_at WHERE readings.value IS DISTINCT FROM EXCLUDED.value "
-        "RETURNING node_id, metric, ts) "
-        "INSERT INTO touched SELECT node_id, metric, ts FROM up"
-    ).rowcount
-    rollups.refresh(conn, tz=tz)
-    update_latest(conn, "incoming")
-    conn.exec_driver_sql("DROP TABLE incoming")
-    conn.exec_driver_sql("DROP TABLE touched")
-    return changed
-
-
-def update_latest(conn: sa.Connection, source: str) -> None:
-    """Move latest_readings forward from the newest row per series in `source`."""
-    conn.exec_driver_sql(
-        "INSERT INTO latest_readings (node_id, metric, ts, value) "
-        f"SELECT DISTINCT ON (node_id, metric) node_id, metric, ts, value FROM {source} "
-        "ORDER BY node_id, metric, ts DESC "
-        "ON CONFLICT (node_id, metric) DO UPDATE SET ts = EXCLUDED.ts, value = EXCLUDED.value "
-        "WHERE EXCLUDED.ts >= latest_readings.ts"
-    )
-
-
-def _records(frame: pd.DataFrame):
-    ts = frame["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-    ing = frame["ingested_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-    return zip(frame["node_id"], frame["metric"], ts, frame["value"].astype(float), ing, strict=True)
 
 
 def day_counts(conn: sa.Connection, tz: str, start: dt.datetime, now: dt.datetime) -> pd.DataFrame:
