@@ -45,7 +45,7 @@ def login_page() -> None:
     if "login_message" in st.session_state:
         st.warning(st.session_state["login_message"])
     with st.form("login"):
-        username = st.text_input("Username")
+        username = st.text_input("Username", help="username@tenant for a tenant other than the default")
         password = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Log in")
     if submitted:
@@ -105,6 +105,54 @@ def sidebar() -> None:
         st.rerun()
 
 
+LIVE_POLL_S = 5  # how often an open dashboard asks for new alerts (a fragment, not a page reload)
+BANNER_KEY = "live_banner"
+
+
+def live_events() -> None:
+    """New and escalated alerts since this session last looked: a toast each, a banner above
+    the view, and a rerun of the page so the affected figures refresh (no page reload)."""
+    try:
+        from dashboard import ui
+
+        answer = ui.source().events(st.session_state.get("live_after", 0))
+    except data.Unavailable:
+        return  # fallback mode or the API down: the views say so themselves
+    if "live_after" not in st.session_state:
+        st.session_state["live_after"] = answer.get("newest", 0)  # only what comes after opening
+        return
+    items = answer.get("items") or []
+    if not items:
+        return
+    st.session_state["live_after"] = max(e["alert_id"] for e in items)
+    texts = [banner_text(e) for e in items]
+    for text in texts:
+        st.toast(text, icon=":material/notifications_active:")
+    st.session_state[BANNER_KEY] = texts[-5:]
+    st.cache_data.clear()
+    st.rerun(scope="app")
+
+
+def banner_text(event: dict) -> str:
+    from dashboard import present
+
+    where = event.get("node_id") or event.get("district_id") or "network"
+    what = str(event.get("type") or "alert").replace("_", " ")
+    kind = "Escalated" if event.get("escalation") else "New"
+    when = present.local_time(event.get("start_ts"), get_settings().timezone)
+    return f"{kind} {event.get('severity')} alert: {what} at {where} (from {when})"
+
+
+def banner() -> None:
+    texts = st.session_state.get(BANNER_KEY)
+    if texts:
+        c = st.columns([8, 1])
+        c[0].warning("  \n".join(texts), icon=":material/notifications_active:")
+        if c[1].button("Dismiss", key="dismiss_banner"):
+            st.session_state.pop(BANNER_KEY, None)
+            st.rerun()
+
+
 def main() -> None:
     st.set_page_config(page_title="Abbanoa", page_icon=":material/water_drop:", layout="wide")
     if "token" in st.session_state:
@@ -113,6 +161,8 @@ def main() -> None:
         st.navigation([st.Page(login_page, title="Log in", url_path="login")]).run()
         return
     sidebar()
+    banner()
+    st.fragment(live_events, run_every=LIVE_POLL_S)()
     pages = [
         st.Page(fn, title=title, url_path=path, icon=icon, default=(i == 0))
         for i, (fn, title, path, icon) in enumerate(VIEWS)

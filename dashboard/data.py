@@ -104,6 +104,11 @@ class DataSource:
     mode = "?"
     read_only = False
 
+    def check_user(self) -> None:
+        """LoginFailed when the session's user would be refused by the API now (disabled,
+        demoted, logged out, password changed); checked at most every USER_CACHE_S seconds.
+        The views' cached results are served only after this check."""
+
     def summary(self, time_range: str) -> dict: ...
     def nodes(self) -> list[dict]: ...
     def districts(self) -> list[dict]: ...
@@ -117,6 +122,8 @@ class DataSource:
     def comment(self, anomaly_id: int, text: str) -> dict: ...
     def history(self, anomaly_id: int) -> dict: ...
     def events(self, after: int = 0) -> dict: ...
+    def quarantine(self, start: dt.datetime, end: dt.datetime) -> dict: ...
+    def pipes(self) -> list[dict]: ...
     def efficiency(self, district_id: str, period: str, start: dt.datetime, end: dt.datetime) -> dict: ...
     def quality(self, start: dt.date, end: dt.date) -> dict: ...
     def forecast(self, node_id: str, metric: str) -> dict: ...
@@ -148,6 +155,22 @@ class ApiSource(DataSource):
                 message = r.text[:200]
             raise Unavailable(f"API {r.status_code}: {message}")
         return r.json()
+
+    checked_at = -float("inf")
+
+    def check_user(self):
+        from abbanoa.auth.users import USER_CACHE_S
+
+        if time.monotonic() - self.checked_at < USER_CACHE_S:
+            return
+        try:
+            r = self.session.get(f"{self.settings.api_url}/api/v1/auth/me", timeout=TIMEOUT_S)
+        except requests.RequestException:
+            return  # the API cannot answer: the views say so on their own calls
+        if r.status_code in (401, 403):
+            raise LoginFailed("the API refused this session")
+        if r.ok:
+            self.user, self.checked_at = r.json(), time.monotonic()
 
     def summary(self, time_range):
         return self._call("GET", "/dashboard/summary", range=time_range)
@@ -204,6 +227,12 @@ class ApiSource(DataSource):
     def events(self, after=0):
         return self._call("GET", "/events", after=after)
 
+    def quarantine(self, start, end):
+        return self._call("GET", "/quarantine", **{"from": _iso(start), "to": _iso(end)})
+
+    def pipes(self):
+        return self._call("GET", "/network/pipes")["items"]
+
     def efficiency(self, district_id, period, start, end):
         return self._call(
             "GET", f"/districts/{district_id}/efficiency", period=period, **{"from": _iso(start), "to": _iso(end)}
@@ -254,6 +283,9 @@ class HybridSource(DataSource):
         self.engine = postgres.engine(settings)
         self.cache = Cache(settings)
         self.users = UserCache()
+
+    def check_user(self):
+        self._check_user()
 
     def _check_user(self) -> dict:
         """The session's user as of now; LoginFailed when the API would refuse them."""
@@ -379,6 +411,17 @@ class HybridSource(DataSource):
 
         return self._read(both)
 
+    def quarantine(self, start, end):
+        from abbanoa.repository import nodes
+
+        self._role("operator")
+        return self._read(nodes.quarantine, start, end)
+
+    def pipes(self):
+        from abbanoa.repository import network
+
+        return self._read(network.pipes)
+
     def efficiency(self, district_id, period, start, end):
         from abbanoa.repository import network
 
@@ -432,6 +475,9 @@ class FallbackSource(DataSource):
         self.settings, self.user, self.tenant, self.token = settings, user, user["tenant_id"], token
         self.wh = Warehouse(settings)
         self.checked_at = -float("inf")
+
+    def check_user(self):
+        self._check_user()
 
     def _check_user(self) -> None:
         """The API's own check (GET /auth/me: disabled, role, tenant, revocation), redone at most
@@ -509,7 +555,7 @@ class FallbackSource(DataSource):
         raise Unavailable(OPERATIONAL)
 
     summary = latest = anomalies = acknowledge = resolve = efficiency = quality = forecast = _unavailable
-    reopen = assign = comment = history = events = _unavailable
+    reopen = assign = comment = history = events = quarantine = pipes = _unavailable
     job_runs = job_run = run_job = districts = _unavailable
 
 

@@ -64,12 +64,24 @@ def fetch(method: str, *args, **kwargs):
     """source().method(...) cached for 60 s per user; None (and a shown message) when the
     mode or a store cannot serve it."""
     try:
+        source().check_user()  # a refused user gets no cached result either
         if kwargs:
             return getattr(source(), method)(*args, **kwargs)
         return _cached(_key(), method, *args)
     except data.Unavailable as exc:
         st.info(f"{method.replace('_', ' ')}: {exc}")
         return None
+    except data.LoginFailed as exc:
+        end_session(f"Your session has ended ({exc}); please log in again.")
+
+
+def end_session(message: str) -> None:
+    """Forget the session and show the login page with `message`."""
+    for key in ("token", "refresh_token", "user"):
+        st.session_state.pop(key, None)
+    st.session_state["login_message"] = message
+    st.cache_data.clear()
+    st.rerun()
 
 
 def time_range(label: str = "Time range", default: str = "7 days", key: str | None = None):

@@ -8,14 +8,17 @@ output "dashboard_url" {
   value       = module.dashboard.uri
 }
 
-output "job_function_urls" {
-  description = "Job name -> function URL (HTTP-triggered jobs accept POST to run now)."
-  value       = { for name, job in module.job : name => job.function_uri }
+output "job_triggers" {
+  description = "Job name -> pubsub (event-driven function) or run_job (Cloud Run job behind a workflow), and its Cloud Scheduler job (null: on demand)."
+  value = merge(
+    { for name, job in module.job : name => { trigger = job.trigger, scheduler_job = lookup(module.scheduler.scheduler_jobs, name, null) } },
+    { for name, job in module.long_job : name => { trigger = job.trigger, scheduler_job = lookup(module.scheduler.scheduler_jobs, name, null), run_job = job.run_job_name } },
+  )
 }
 
-output "job_triggers" {
-  description = "Job name -> pubsub or http, and its Cloud Scheduler job (null: on demand)."
-  value       = { for name, job in module.job : name => { trigger = job.trigger, scheduler_job = job.scheduler_job } }
+output "schedules_enabled" {
+  description = "false: the Cloud Scheduler jobs are paused (bootstrap not finished)."
+  value       = var.schedules_enabled
 }
 
 output "image_repository" {

@@ -11,8 +11,12 @@ variable "region" {
 
 variable "name_prefix" {
   type        = string
-  description = "Prefix of resource names."
+  description = "Prefix of resource and service-account names (two deployments in one project need two prefixes)."
   default     = "abbanoa"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,10}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-12 characters of a-z, 0-9 and '-', starting with a letter (service-account ids are at most 30)."
+  }
 }
 
 variable "deletion_protection" {
@@ -24,12 +28,20 @@ variable "subnet_cidr" {
   type        = string
   description = "Primary range of the platform subnet."
   default     = "10.20.0.0/24"
+  validation {
+    condition     = can(cidrhost(var.subnet_cidr, 0)) && tonumber(split("/", var.subnet_cidr)[1]) <= 29
+    error_message = "subnet_cidr must be an IPv4 CIDR range of /29 or larger, e.g. 10.20.0.0/24."
+  }
 }
 
 variable "connector_cidr" {
   type        = string
   description = "/28 range of the serverless VPC access connector."
   default     = "10.20.8.0/28"
+  validation {
+    condition     = can(cidrhost(var.connector_cidr, 0)) && endswith(var.connector_cidr, "/28")
+    error_message = "connector_cidr must be an IPv4 /28 range (the connector's required size), e.g. 10.20.8.0/28."
+  }
 }
 
 variable "db_tier" {
@@ -50,6 +62,10 @@ variable "db_high_availability" {
 variable "redis_tier" {
   type        = string
   description = "Memorystore tier: BASIC or STANDARD_HA."
+  validation {
+    condition     = contains(["BASIC", "STANDARD_HA"], var.redis_tier)
+    error_message = "redis_tier must be BASIC or STANDARD_HA."
+  }
 }
 
 variable "redis_memory_size_gb" {
@@ -105,14 +121,22 @@ variable "extra_cors_origins" {
 
 variable "forecast_backend" {
   type        = string
-  description = "local or bqml (FORECAST_BACKEND)."
+  description = "local or bqml (FORECAST_BACKEND); bqml gives the forecast job's account dataEditor on the warehouse (BigQuery ML models)."
   default     = "bqml"
+  validation {
+    condition     = contains(["local", "bqml"], var.forecast_backend)
+    error_message = "forecast_backend must be local or bqml."
+  }
 }
 
 variable "anomaly_backend" {
   type        = string
-  description = "local or bqml (ANOMALY_BACKEND)."
+  description = "local or bqml (ANOMALY_BACKEND); bqml gives the detection job's account dataEditor on the warehouse (BigQuery ML models)."
   default     = "local"
+  validation {
+    condition     = contains(["local", "bqml"], var.anomaly_backend)
+    error_message = "anomaly_backend must be local or bqml."
+  }
 }
 
 variable "anomaly_sensitivity" {
@@ -153,6 +177,10 @@ variable "log_level" {
   type        = string
   description = "Logging level (LOG_LEVEL)."
   default     = "INFO"
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING, ERROR or CRITICAL."
+  }
 }
 
 variable "function_source_archive" {
@@ -169,6 +197,35 @@ variable "api_image" {
 variable "dashboard_image" {
   type        = string
   description = "Dashboard image in Artifact Registry, by digest."
+}
+
+variable "jobs_image" {
+  type        = string
+  description = "Image of the long jobs (Cloud Run jobs): the functions target of the root Dockerfile, by digest."
+}
+
+variable "schedules_enabled" {
+  type        = bool
+  description = "false (first apply): every Cloud Scheduler job is created paused; set true once the bootstrap job has run (terraform/README.md)."
+  default     = false
+}
+
+variable "api_concurrency" {
+  type        = number
+  description = "Requests one API instance takes at once: gunicorn's workers x threads in the Dockerfile (2 x 4)."
+  default     = 8
+}
+
+variable "dashboard_concurrency" {
+  type        = number
+  description = "Browser sessions (websockets) one dashboard instance takes at once."
+  default     = 20
+}
+
+variable "dashboard_request_timeout_s" {
+  type        = number
+  description = "Dashboard request timeout = the longest a websocket lives before the browser reconnects (Cloud Run's maximum: 3600)."
+  default     = 3600
 }
 
 variable "api_health_path" {
@@ -205,7 +262,7 @@ variable "alert_emails" {
 
 variable "freshness_job" {
   type        = string
-  description = "Job (schedule manifest name) whose successful runs mean the data is fresh."
+  description = "Job (schedule manifest name, an event-driven one: timeout_s <= 540) whose successful runs mean the data is fresh."
   default     = "realtime_sync"
 }
 

@@ -43,3 +43,15 @@ def test_create_app_reads_in_one_screen():
     tree = ast.parse((ROOT / "api" / "app.py").read_text())
     (factory,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "create_app"]
     assert factory.end_lineno - factory.lineno + 1 < 40
+
+
+def test_roles_are_defined_once_in_abbanoa_auth():
+    import re
+
+    pattern = re.compile(r"""["']viewer["']\s*,\s*["']operator["']\s*,\s*["']admin["']""")
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in _python_files("abbanoa", "api", "dashboard", "functions")
+        if p != ROOT / "abbanoa" / "auth" / "__init__.py" and pattern.search(p.read_text())
+    ]
+    assert offenders == []

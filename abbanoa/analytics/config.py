@@ -45,6 +45,9 @@ class DetectorConfig:
     step_z: float = 4.0
     step_level_z: float = 1.5  # the new level, in the hour's own spreads beyond its expected value
     step_metrics: tuple[str, ...] = ("flow_rate", "pressure")
+    # moved by pumps and valves: baseline and spike tests only where they are a step metric
+    # (the job's district balance), not on each meter or tank
+    pump_driven_metrics: tuple[str, ...] = ("flow_rate", "level")
     # minimum night flow
     night_start_hour: int = 2
     night_end_hour: int = 4

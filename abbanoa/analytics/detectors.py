@@ -343,6 +343,17 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _balance_only(frame: pd.DataFrame, config: DetectorConfig) -> pd.DataFrame:
+    """Leave out the series pumps and valves move (a single meter's flow, a tank's level)
+    unless their metric is a step metric here (a district's balance): a meter on a pump
+    link reads zero or full flow as the tank-level controls decide, whatever the hour, so
+    its hour-of-week baseline and its one-reading jumps say nothing about leaks (on a
+    simulated Net1, 16 of 24 false alerts in four weeks were such a meter's baseline
+    deviations, 3 its spikes)."""
+    skip = [m for m in config.pump_driven_metrics if m not in config.step_metrics]
+    return frame[~frame["metric"].isin(skip)] if skip else frame
+
+
 def detect_readings(
     readings: pd.DataFrame,
     config: DetectorConfig | None = None,
@@ -375,7 +386,7 @@ def detect_readings(
                 basis = pd.concat([past, frame], ignore_index=True)
             expected = expected_hourly(basis, config)
         if "baseline" in wanted:
-            found.append(baseline_deviation(expected, config, thresholds))
+            found.append(baseline_deviation(_balance_only(expected, config), config, thresholds))
         if "sudden" in wanted:
             found.append(sudden_change(with_expected(frame, expected), config, thresholds))
     if "range" in wanted:
@@ -383,7 +394,7 @@ def detect_readings(
     if "stuck" in wanted:
         found.append(stuck_value(frame, config, thresholds))
     if "spike" in wanted:
-        found.append(spike(frame, config, thresholds))
+        found.append(spike(_balance_only(frame, config), config, thresholds))
     if "gap" in wanted:
         found.append(sensor_gap(frame, config, now, intervals))
     if "totalizer" in wanted:

@@ -32,6 +32,7 @@ class Sensitivity:
     curvature: pd.DataFrame  # the same, m per (l/s)^2: dp(q) = matrix q + curvature q^2
     demand_response: pd.Series  # logger junction: m for +DEMAND_STEP of district demand
     tank_response: pd.DataFrame  # logger junction x tank: m for +TANK_STEP_M of the tank's level
+    pump_response: pd.DataFrame  # logger junction x pump: m when the pump switches (on <-> off)
     base_pressure_m: pd.Series  # logger junction: m at base demand
     leak_lps: float
 
@@ -122,6 +123,13 @@ def sensitivity_matrix(
             response = solve(logger_idx) - base
             for i, q in zip(junctions, demands, strict=True):
                 en.ENsetnodevalue(i, EN.BASEDEMAND, q)
+            pumps = {}
+            for name in wn.pump_name_list:
+                i = en.ENgetlinkindex(name)
+                status = en.ENgetlinkvalue(i, EN.INITSTATUS)
+                en.ENsetlinkvalue(i, EN.INITSTATUS, 0.0 if status else 1.0)
+                pumps[name] = solve(logger_idx) - base
+                en.ENsetlinkvalue(i, EN.INITSTATUS, status)
             tanks = {}
             for name in wn.tank_name_list:
                 i = en.ENgetnodeindex(name)
@@ -139,15 +147,28 @@ def sensitivity_matrix(
         curvature=pd.DataFrame(curvature, index=candidates, columns=loggers),
         demand_response=pd.Series(response, index=loggers),
         tank_response=pd.DataFrame(tanks, index=loggers, columns=list(tanks)),
+        pump_response=pd.DataFrame(pumps, index=loggers, columns=list(pumps)),
         base_pressure_m=pd.Series(base, index=loggers),
         leak_lps=leak_lps,
     )
 
 
 def nuisance(sens: Sensitivity) -> pd.DataFrame:
-    """The responses that are not a leak's signature (district demand, each tank's level),
-    logger x term, for `rank_junctions`."""
-    return pd.concat([sens.demand_response.rename("demand"), sens.tank_response], axis=1)
+    """The responses that are not a leak's signature (district demand, each pump switching,
+    each tank's level), logger x term, for `rank_junctions`."""
+    return pd.concat([sens.demand_response.rename("demand"), sens.pump_response, sens.tank_response], axis=1)
+
+
+def stored_form(sens: Sensitivity) -> dict:
+    """The matrix as stored with the model (JSON): what `localisation.model_frames` reads."""
+    terms = nuisance(sens)
+    return {
+        "loggers": list(sens.matrix.columns),
+        "matrix": sens.matrix.round(7).to_numpy().tolist(),
+        "curvature": sens.curvature.round(9).to_numpy().tolist(),
+        "nuisance": {"columns": list(terms.columns), "values": terms.round(7).to_numpy().tolist()},
+        "leak_lps": sens.leak_lps,
+    }
 
 
 def pipes_at(wn) -> dict[str, list[str]]:

@@ -34,11 +34,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--district", default=None, help="the district an EPANET model (.inp) describes (leak localisation)"
     )
     parser.add_argument("--chunk-rows", type=_positive, default=None, help="rows validated and loaded at a time")
+    parser.add_argument(
+        "--corrections",
+        action="store_true",
+        help="the files correct readings already imported: a changed value replaces the old one "
+        "(audited in reading_corrections: old value, new value, who, when); otherwise it is a duplicate",
+    )
+    parser.add_argument("--by", default=None, help="who makes the corrections (default: the OS user name)")
 
 
 def run(args: argparse.Namespace, settings) -> int:
     from pathlib import Path
 
+    from abbanoa.errors import AbbanoaError
     from abbanoa.ingest import network_model
     from abbanoa.ingest.importer import import_paths
 
@@ -46,7 +54,20 @@ def run(args: argparse.Namespace, settings) -> int:
         for path in args.paths:
             print(network_model.import_model(Path(path), args.district, settings, args.tenant).line())
         return 0
-    summary = import_paths(args.paths, settings, args.tenant, chunk_rows=args.chunk_rows)
+    try:
+        summary = import_paths(
+            args.paths,
+            settings,
+            args.tenant,
+            chunk_rows=args.chunk_rows,
+            corrections=args.corrections,
+            corrected_by=args.by,
+        )
+    except AbbanoaError:
+        raise
+    except Exception as exc:  # one line, never a traceback; the files' quarantine rows were rolled back
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        raise AbbanoaError(f"import failed: {type(exc).__name__}: {first}") from exc
     for line in summary.lines():
         print(line)
     return 0

@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from abbanoa.errors import AbbanoaError
-from abbanoa.ingest import formats, registry, selargius
+from abbanoa.ingest import corrections, formats, registry, selargius
 from abbanoa.ingest.quarantine import QuarantineWriter
 from abbanoa.ingest.reader import MALFORMED_ROW, iter_chunks
 from abbanoa.ingest.staging import Staging, iso_utc
@@ -41,6 +41,7 @@ class FileSummary:
     quarantined: Counter = field(default_factory=Counter)
     quarantine_added: int = 0  # rows new to the PostgreSQL quarantine (0 on a re-import)
     empty_cells: int = 0
+    corrected: int = 0  # --corrections: readings whose value changed (audited in reading_corrections)
 
 
 @dataclass
@@ -79,6 +80,7 @@ class ImportSummary:
         for f in self.files:
             quarantined = sum(f.quarantined.values())
             extra = f", {f.empty_cells} empty cells" if f.empty_cells else ""
+            extra += f", {f.corrected} corrected" if f.corrected else ""
             out.append(
                 f"{f.path} ({f.kind}): {f.rows_read} rows read, {f.loaded} loaded, "
                 f"{f.duplicates} duplicates, {quarantined} quarantined{extra}"
@@ -101,8 +103,11 @@ def import_paths(
     now: dt.datetime | None = None,
     chunk_rows: int | None = None,
     progress: bool | None = None,
+    corrections: bool = False,
+    corrected_by: str | None = None,
 ) -> ImportSummary:
-    """Import files of any accepted kind for a tenant; returns what was done."""
+    """Import files of any accepted kind for a tenant; returns what was done. With
+    `corrections`, a reading already held with another value is replaced (audited)."""
     tenant_id = tenant_id or settings.default_tenant
     kinds: dict[Path, str] = {}
     skipped: list[str] = []
@@ -127,6 +132,8 @@ def import_paths(
     warehouse = _open_stores(settings)
     summary = ImportSummary(tenant_id=tenant_id, ingested_at=now, skipped=skipped)
     job = _Import(settings, warehouse, tenant_id, now, chunk_rows or CHUNK_ROWS, progress)
+    if corrections:
+        job.corrected_by = corrected_by or _who()
     for path in ordered:
         summary.files.append(job.run(path, kinds[path]))
     return summary
@@ -158,6 +165,7 @@ class _Import:
         self.chunk_rows = chunk_rows
         self.progress = progress
         self._known: set[str] | None = None
+        self.corrected_by: str | None = None  # set: corrections mode
 
     def transaction(self):
         return postgres.transaction(self.settings)
@@ -251,6 +259,8 @@ class _Import:
             stage.append(valid[[*READING_COLUMNS, "line_no"]])
 
     def _merge(self, stage: Staging, summary: FileSummary) -> None:
+        if self.corrected_by is not None:
+            return self._merge_corrections(stage, summary)
         staged = stage.rows
         inserted = stage.merge_into(
             "readings",
@@ -261,6 +271,36 @@ class _Import:
         )
         summary.loaded += inserted
         summary.duplicates += staged - inserted
+        self._record_batch(inserted, Path(summary.path).name)
+
+    def _merge_corrections(self, stage: Staging, summary: FileSummary) -> None:
+        """New readings are added; a reading held with another value gets a newer row (the
+        newest wins everywhere), each change audited in reading_corrections in the same
+        PostgreSQL transaction, committed only once the warehouse took the rows."""
+        if stage.time_range is None:
+            return
+        staged = stage.rows
+        keys = ("node_id", "metric", "ts")
+        changes = [
+            c for c in stage.changed_rows("readings", keys, "line_no", stage.time_range) if c["old_value"] is not None
+        ]
+        source = Path(summary.path).name
+        with self.transaction() as conn:
+            corrections.record(conn, self.tenant_id, changes, self.corrected_by, self.now, source)
+            inserted = stage.insert_changed("readings", keys, READING_COLUMNS, "line_no", stage.time_range)
+        summary.loaded += inserted
+        summary.corrected += len(changes)
+        summary.duplicates += staged - inserted
+        self._record_batch(inserted, source)
+
+    def _record_batch(self, rows: int, source: str) -> None:
+        """The import ledger: after the commit, so the sync copies this batch whatever its
+        ingestion time (abbanoa/jobs/realtime_sync.py)."""
+        if rows:
+            self.warehouse.load_rows(
+                "ingest_batches",
+                [{"ingested_at": self.now, "committed_at": dt.datetime.now(dt.UTC), "rows": rows, "source": source}],
+            )
 
     def _malformed(self, malformed, summary, quarantine) -> None:
         if not malformed:
@@ -276,25 +316,34 @@ class _Import:
         encoding = _encoding_of(path, header_lines=2)
         with path.open(encoding=encoding, newline="") as handle:
             names = handle.readline().lstrip("\ufeff").rstrip("\r\n").split(";")
-            units = handle.readline().rstrip("\r\n").split(";")
-        columns = selargius.parse_header(names, units)
+            second = handle.readline().rstrip("\r\n").split(";")
+        header = ("DATA", "ORA", *(f"c{i}" for i in range(2, len(names))))
+        if not selargius.has_units_row(second):
+            # without its units row a report's values cannot be placed: every line is
+            # quarantined, none is taken for units and none is lost
+            return self._selargius_refused(path, header, encoding, summary, quarantine, bar)
+        columns = selargius.parse_header(names, second)
         rows = selargius.registry_rows(columns)
         for kind in (formats.DISTRICTS, formats.NODES, formats.DISTRICT_METERS):
             # the report names its nodes: register the ones not known yet, keep the rest
             parsed = registry.Parsed(rows=[{**r, "_line": (0, "")} for r in rows[kind]])
             self._apply_registry(kind, parsed, FileSummary(path="", kind=kind), only_missing=True)
         self._known = None  # the report's nodes are known now
-        header = ("DATA", "ORA", *(f"c{i}" for i in range(2, len(names))))
+        chunks = lambda: iter_chunks(  # noqa: E731 - read twice: once to judge the number format
+            path, header, delimiter=";", header_lines=2, chunk_rows=self.chunk_rows, encoding=encoding
+        )
+        convention = selargius.DecimalConvention()
+        for chunk in chunks():
+            for name in header[2:]:
+                convention.see(chunk.frame[name])
         clock = selargius.LocalClock(self.settings.timezone)
         stage = Staging(self.warehouse, "readings")
         try:
-            for chunk in iter_chunks(
-                path, header, delimiter=";", header_lines=2, chunk_rows=self.chunk_rows, encoding=encoding
-            ):
+            for chunk in chunks():
                 summary.rows_read += len(chunk.frame) + len(chunk.malformed)
                 self._malformed(chunk.malformed, summary, quarantine)
                 if not chunk.frame.empty:
-                    readings, rejected, empty = selargius.explode(chunk.with_raw(), columns, clock)
+                    readings, rejected, empty = selargius.explode(chunk.with_raw(), columns, clock, convention)
                     summary.empty_cells += empty
                     summary.quarantined.update(rejected["reason"].tolist())
                     quarantine.add(rejected)
@@ -303,6 +352,28 @@ class _Import:
             self._merge(stage, summary)
         finally:
             stage.drop()
+
+    def _selargius_refused(self, path, header, encoding, summary, quarantine, bar) -> None:
+        for chunk in iter_chunks(
+            path, header, delimiter=";", header_lines=1, chunk_rows=self.chunk_rows, encoding=encoding
+        ):
+            summary.rows_read += len(chunk.frame) + len(chunk.malformed)
+            self._malformed(chunk.malformed, summary, quarantine)
+            refused = chunk.with_raw()[["line_no", "raw"]]
+            refused["reason"] = selargius.AMBIGUOUS_FORMAT
+            refused["detail"] = "the report has no units row (line 2 is data): its values' units are unknown"
+            summary.quarantined.update(refused["reason"].tolist())
+            quarantine.add(refused)
+            bar.update(chunk.bytes_read)
+
+
+def _who() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment (container without passwd entry)
+        return "unknown"
 
 
 def _encoding_of(path: Path, header_lines: int) -> str:

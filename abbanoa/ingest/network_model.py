@@ -127,15 +127,8 @@ def import_model(
         columns = sorted(set(loggers.values()))
         matrix = sens.sensitivity_matrix(wn, columns, candidates)
         seconds = time.perf_counter() - began
-        terms = sens.nuisance(matrix)
         model.update(
-            sensitivity={
-                "loggers": columns,
-                "matrix": matrix.matrix.round(7).to_numpy().tolist(),
-                "curvature": matrix.curvature.round(9).to_numpy().tolist(),
-                "nuisance": {"columns": list(terms.columns), "values": terms.round(7).to_numpy().tolist()},
-                "leak_lps": matrix.leak_lps,
-            },
+            sensitivity=sens.stored_form(matrix),
             sensitivity_fingerprint=fingerprint,
             sensitivity_s=round(seconds, 3),
             computed_at=now,

@@ -14,6 +14,17 @@ from abbanoa.ingest.staging import Staging
 from abbanoa.stores.bigquery import Warehouse
 
 COLUMNS = ("quarantined_at", "tenant_id", "source", "line_no", "reason", "detail", "raw", "fingerprint")
+# The raw text kept of a rejected line: a 10 MB line is kept as its first RAW_LIMIT
+# characters plus its length (the warehouse's CSV loads refuse lines over 2 MB; the
+# fingerprint is still of the whole line, so a re-import matches it).
+RAW_LIMIT = 8_192
+
+
+def kept_raw(text: str) -> str:
+    text = str(text)
+    if len(text) <= RAW_LIMIT:
+        return text
+    return f"{text[:RAW_LIMIT]}... [line of {len(text)} characters, truncated]"
 
 
 def fingerprint(source: str, line_no: int, raw: str, part: str = "") -> str:
@@ -24,7 +35,9 @@ def fingerprint(source: str, line_no: int, raw: str, part: str = "") -> str:
 
 class QuarantineWriter:
     """Collects one file's rejected rows: PostgreSQL at once (ON CONFLICT DO NOTHING),
-    the warehouse through a staging table merged on the fingerprint at the end."""
+    the warehouse through a staging table merged on the fingerprint at the end. When the
+    import fails before that merge, the rows this import added to PostgreSQL are taken out
+    again (`discard`), so both quarantines stay the same."""
 
     def __init__(self, warehouse: Warehouse, conn_factory, source: str, tenant_id: str, now: dt.datetime):
         self.warehouse = warehouse
@@ -34,6 +47,7 @@ class QuarantineWriter:
         self.now = now
         self.stage = Staging(warehouse, "quarantine")
         self.new_in_postgres = 0
+        self.finished = False
 
     def add(self, rejected: pd.DataFrame) -> None:
         """rejected: line_no, raw, reason, detail (and optionally part)."""
@@ -48,7 +62,7 @@ class QuarantineWriter:
                 "line_no": rejected["line_no"].astype("int64").to_numpy(),
                 "reason": rejected["reason"].to_numpy(),
                 "detail": rejected["detail"].to_numpy(),
-                "raw": rejected["raw"].to_numpy(),
+                "raw": [kept_raw(r) for r in rejected["raw"]],
                 "fingerprint": [
                     fingerprint(self.source, int(n), str(r), str(p))
                     for n, r, p in zip(rejected["line_no"], rejected["raw"], parts, strict=True)
@@ -85,10 +99,23 @@ class QuarantineWriter:
 
     def finish(self) -> int:
         """Merge the staged rows into the warehouse quarantine; returns the rows added there."""
-        return self.stage.merge_into("quarantine", keys=("fingerprint",), columns=COLUMNS, order_by="line_no")
+        added = self.stage.merge_into("quarantine", keys=("fingerprint",), columns=COLUMNS, order_by="line_no")
+        self.finished = True
+        return added
 
     def discard(self) -> None:
-        self.stage.drop()
+        """Drop the staging table; if the warehouse merge did not happen, remove this
+        import's rows from the PostgreSQL quarantine (the rows it added: its own time stamp)."""
+        try:
+            self.stage.drop()
+        finally:
+            if not self.finished and self.new_in_postgres:
+                with self.conn_factory() as conn:
+                    conn.execute(
+                        sa.text("DELETE FROM quarantine WHERE source = :s AND tenant_id = :t AND quarantined_at = :at"),
+                        {"s": self.source, "t": self.tenant_id, "at": self.now},
+                    )
+                self.new_in_postgres = 0
 
 
 def _no_nul(text: str) -> str:

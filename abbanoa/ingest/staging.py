@@ -132,6 +132,55 @@ class Staging:
         finally:
             self.drop()
 
+    def changed_rows(self, target: str, keys: tuple[str, ...], order_by: str, time_range) -> list[dict]:
+        """Staged rows (first by `order_by` per key) whose key is new to `target` or whose
+        value differs from the target's newest version: key, old_value (None: new), new_value."""
+        self.flush()
+        if not self.created:
+            return []
+        sql, params = self._changed_sql(target, keys, order_by, time_range, ", ".join(f"S.{k}" for k in keys))
+        job = self.warehouse.run_query(
+            sql.replace("{select}", "T.value AS old_value, S.value AS new_value"),
+            bigquery.QueryJobConfig(query_parameters=params),
+        )
+        return [dict(r.items()) for r in self.warehouse.wait(job, "reading the corrections")]
+
+    def insert_changed(self, target: str, keys, columns: tuple[str, ...], order_by: str, time_range) -> int:
+        """Append the staged rows that are new or changed (a correction is a newer row for
+        the same key; readers take the newest); returns rows inserted. Drops the table."""
+        self.flush()
+        if not self.created:
+            return 0
+        try:
+            cols = ", ".join(columns)
+            sql, params = self._changed_sql(target, keys, order_by, time_range, ", ".join(f"S.{c}" for c in columns))
+            job = self.warehouse.run_query(
+                f"INSERT INTO `{self.warehouse.table_id(target)}` ({cols}) " + sql.replace(", {select}", ""),
+                bigquery.QueryJobConfig(query_parameters=params),
+            )
+            return int(job.num_dml_affected_rows or 0)
+        finally:
+            self.drop()
+
+    def _changed_sql(self, target, keys, order_by, time_range, select_cols):
+        column, first, last = time_range
+        key_cols = ", ".join(keys)
+        sql = (
+            f"SELECT {select_cols}, {{select}} FROM "
+            f"(SELECT * FROM `{self.table_id}` "
+            f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {key_cols} ORDER BY {order_by}) = 1) S "
+            f"LEFT JOIN (SELECT {key_cols}, value FROM `{self.warehouse.table_id(target)}` "
+            f"WHERE {column} BETWEEN @first AND @last "
+            f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {key_cols} ORDER BY ingested_at DESC) = 1) T "
+            f"ON {' AND '.join(f'T.{k} = S.{k}' for k in keys)} "
+            "WHERE T.value IS NULL OR T.value != S.value"
+        )
+        params = [
+            bigquery.ScalarQueryParameter("first", "TIMESTAMP", first),
+            bigquery.ScalarQueryParameter("last", "TIMESTAMP", last),
+        ]
+        return sql, params
+
     def drop(self) -> None:
         if self._spool is not None:
             self._spool.close()

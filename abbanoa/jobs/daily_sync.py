@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import sqlalchemy as sa
 
+from abbanoa import faults
 from abbanoa.jobs import loading, rollups
 from abbanoa.jobs.base import JobContext, JobOutcome
 from abbanoa.stores.bigquery import param
@@ -96,6 +97,7 @@ def run(ctx: JobContext) -> JobOutcome:
                 conn.exec_driver_sql("DROP TABLE touched")
             loading.upsert(conn, rows, tz, ctx.settings.partitions_ahead_days)
             _fix_latest(conn, node_id)
+            faults.stage("daily_sync:node_day_before_commit")
         removed += len(gone)
         copied += len(rows)
     return JobOutcome(

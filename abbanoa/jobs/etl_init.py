@@ -43,7 +43,7 @@ def run(ctx: JobContext) -> JobOutcome:
         [param("now", "TIMESTAMP", ctx.now)],
     )[0]
     committed = ctx.warehouse.query_rows(
-        "SELECT MAX(committed_at) AS c FROM `{dataset}.ingest_batches` WHERE committed_at <= @now",
+        "SELECT MAX(committed_at) AS c FROM `{dataset}.ingest_batches` WHERE ingested_at <= @now",
         [param("now", "TIMESTAMP", ctx.now)],
     )[0]["c"]
     with ctx.engine.connect() as conn:

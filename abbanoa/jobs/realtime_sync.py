@@ -54,12 +54,13 @@ def batch_counts(warehouse, since: dt.datetime, until: dt.datetime) -> dict[dt.d
 
 
 def ledger_batches(warehouse, committed_since: dt.datetime, until: dt.datetime) -> dict[dt.datetime, dt.datetime]:
-    """Ledger batches committed in (committed_since, until]: ingestion time -> commit time."""
+    """Ledger batches committed after committed_since (by the writer's clock, so not bounded
+    by the run's `now`) and ingested by `until`: ingestion time -> commit time."""
     return {
         r["t"]: r["c"]
         for r in warehouse.query_rows(
             "SELECT ingested_at AS t, MAX(committed_at) AS c FROM `{dataset}.ingest_batches` "
-            "WHERE committed_at > @since AND committed_at <= @until AND ingested_at <= @until GROUP BY ingested_at",
+            "WHERE committed_at > @since AND ingested_at <= @until GROUP BY ingested_at",
             [param("since", "TIMESTAMP", committed_since), param("until", "TIMESTAMP", until)],
         )
     }

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dashboard import data, transforms, ui
+from dashboard import data, present, transforms, ui
 
 JOBS = (
     "realtime_sync",
@@ -54,7 +54,7 @@ def main() -> None:
         newest = summary.get("newest_reading")
         age = (ui.now() - pd.Timestamp(newest).to_pydatetime()).total_seconds() / 60 if newest else None
         c = st.columns(3)
-        c[0].metric("Newest reading", ui.local(newest))
+        c[0].metric("Newest reading", present.local_time(newest, ui.tz()))
         c[1].metric("Age", "no data" if age is None else f"{age:,.0f} min")
         c[2].metric("Stale nodes", summary.get("nodes_stale", 0))
     # job runs
@@ -64,9 +64,13 @@ def main() -> None:
     elif not runs:
         ui.empty("No job runs recorded yet.")
     else:
-        last = transforms.latest_per_job(runs)
+        last = transforms.latest_per_job(runs).reset_index()
         st.dataframe(
-            last[["status", "trigger", "started_at", "duration_s", "rows_processed", "error"]], width="stretch"
+            present.table(
+                last, ["job_name", "status", "trigger", "started_at", "duration_s", "rows_processed", "error"], ui.tz()
+            ),
+            hide_index=True,
+            width="stretch",
         )
         df = pd.DataFrame(runs)
         df["started"] = pd.to_datetime(df["started_at"], utc=True).dt.tz_convert(ui.tz())
@@ -80,7 +84,12 @@ def main() -> None:
                 y="duration_s",
                 color="job_name",
                 symbol="status",
-                labels={"started": f"started ({ui.tz()})", "duration_s": "duration [s]"},
+                labels={
+                    "started": f"started ({ui.tz()})",
+                    "duration_s": "duration [s]",
+                    "job_name": "job",
+                    "status": "status",
+                },
             ),
             width="stretch",
         )

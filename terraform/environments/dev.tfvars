@@ -9,9 +9,12 @@ redis_tier              = "BASIC"
 redis_memory_size_gb    = 1
 api_image               = "europe-west8-docker.pkg.dev/abbanoa-dev/abbanoa-images/api:dev"
 dashboard_image         = "europe-west8-docker.pkg.dev/abbanoa-dev/abbanoa-images/dashboard:dev"
+jobs_image              = "europe-west8-docker.pkg.dev/abbanoa-dev/abbanoa-images/functions:dev"
 api_min_instances       = 0
 api_max_instances       = 3
 dashboard_min_instances = 0
 dashboard_max_instances = 2
 log_level               = "DEBUG"
 alert_emails            = []
+# false on the first apply; true once etl_init has run (terraform/README.md)
+schedules_enabled = false

@@ -33,9 +33,15 @@ def _bearer(response) -> dict:
 # --- 18.1 login rate limits -------------------------------------------------------------
 
 
-def test_a_forged_x_forwarded_for_does_not_reset_the_login_limit(client, make_user, data):
-    # given no proxy configured (TRUSTED_PROXY_HOPS=0), a client rotating its own X-Forwarded-For
+def test_a_forged_x_forwarded_for_does_not_reset_the_login_limit(database, api_db, make_user, data):
+    # given the app as gunicorn serves it (api/wsgi.py), no proxy configured (TRUSTED_PROXY_HOPS=0)
+    import importlib
+
+    import api.wsgi
+
+    client = importlib.reload(api.wsgi).app.test_client()
     user = make_user("viewer")
+    # when a client rotates its own X-Forwarded-For
     codes = []
     for i in range(8):
         response = client.post(
@@ -367,3 +373,39 @@ def test_metrics_need_the_metrics_token_and_are_refused_when_none_is_set(client,
     assert client.get("/metrics", headers=METRICS_HEADERS).status_code == 200
     unset = create_app(database).test_client()
     assert unset.get("/metrics", headers=METRICS_HEADERS).status_code == 401
+
+
+@pytest.fixture(scope="module")
+def api_url(database, api_db):
+    """The API served over real HTTP (werkzeug in a thread), for the dashboard's HTTP checks."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, create_app(database), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.mark.parametrize("mode", ["fallback", "api"])
+def test_fallback_and_api_modes_recheck_the_user_at_the_api_before_serving_cached_views(
+    auth, data, settings, api_url, mode
+):
+    import requests
+
+    from dashboard.data import LoginFailed, make_source
+
+    admin, viewer = auth("admin"), auth("viewer")
+    source = make_source(settings.with_(api_url=api_url, dashboard_data_mode=mode), viewer.access, viewer.user)
+    source.check_user()  # an active user passes
+    # disabled through the API that the dashboard talks to
+    changed = requests.patch(
+        f"{api_url}{API}/users/{viewer.user['user_id']}", json={"active": False}, headers=admin.headers, timeout=10
+    )
+    assert changed.status_code == 200
+    source.check_user()  # within USER_CACHE_S of the last check: not asked again
+    source.checked_at -= USER_CACHE_S  # the 10 s have passed
+    with pytest.raises(LoginFailed):
+        source.check_user()

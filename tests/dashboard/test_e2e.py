@@ -1,6 +1,8 @@
 """End to end: the API (real HTTP), `streamlit run dashboard/app.py` on a free port and
 headless Debian Chromium driven over the DevTools protocol: log in, visit every view,
-screenshot each, fail on any Streamlit exception box. Bounded to about a minute."""
+screenshot each (kept in test-artifacts/screenshots/, gitignored), fail on any Streamlit
+exception box, on "None", raw column names, UTC "Z" times or "degC" on screen; then an alert
+published by a job reaches the open page as a banner without a reload. Bounded to about 2 min."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import asyncio
 import base64
 import itertools
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -22,6 +25,13 @@ from tests.conftest import subprocess_env
 from tests.dashboard.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+# what must never be on screen: Python's None, storage column names, UTC "Z" times, raw units
+RAW_NAMES = re.compile(
+    r"\b(None|nan|NaN|degC|uS/cm|[a-z0-9]+_(m3|pct|l_s|ts|id|m3_km_day|l_conn_day|l_day)|anomaly_type|node_type|"
+    r"compliance_pct|limit_kind|peak_value|staleness_s|score_pct)\b"
+)
+UTC_Z = re.compile(r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z\b")
 TITLES = [
     "Overview",
     "Forecast",
@@ -106,7 +116,7 @@ FILL = """(() => {
 })()"""
 
 
-async def drive(ws_url: str, url: str, username: str, shots: Path) -> dict:
+async def drive(ws_url: str, url: str, username: str, shots: Path, raise_alert=None) -> dict:
     found: dict[str, dict] = {}
     async with websockets.connect(ws_url, max_size=None) as ws:
         page = Page(ws)
@@ -134,12 +144,41 @@ async def drive(ws_url: str, url: str, username: str, shots: Path) -> dict:
             path.write_bytes(base64.b64decode(shot["data"]))
             text = await page.js("document.querySelector('[data-testid=\"stMain\"]').innerText")
             found[title] = {"errors": errors, "path": path, "text": text}
+        if raise_alert is not None:
+            # an alert published by a job while the page stays open: the banner, no reload
+            started = time.monotonic()
+            raise_alert()
+            banner = await page.until(
+                "[...document.querySelectorAll('[data-testid=\"stAlert\"]')].map(e => e.innerText)"
+                ".find(t => t.includes('critical alert')) || null",
+                30,
+                "live banner",
+            )
+            shot = await page.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+            (shots / "live_banner.png").write_bytes(base64.b64decode(shot["data"]))
+            found["banner"] = {"text": banner, "seconds": time.monotonic() - started}
     return found
 
 
 def test_browser_logs_in_and_visits_every_view_without_an_exception_box(
-    dashboard_data, api_server, make_user, database, tmp_path
+    dashboard_data, api_server, make_user, database, tmp_path, api_db, pubsub_project
 ):
+    from abbanoa.alerts.publish import publish_pending, record_alert
+
+    def raise_alert():
+        with api_db.begin() as conn:
+            record_alert(
+                conn,
+                tenant_id="abbanoa",
+                idempotency_key="e2e-live-burst",
+                source="anomaly",
+                source_id=None,
+                alert_type="burst",
+                severity="critical",
+                payload={"node_id": "N1", "district_id": "D1", "start_ts": "2026-12-04T10:00:00+00:00"},
+            )
+        publish_pending(api_db, database)  # fmt: skip
+
     chromium = shutil.which("chromium")
     assert chromium, "Debian package chromium is required (apt-get install -y chromium)"
     user = make_user("admin")
@@ -171,18 +210,23 @@ def test_browser_logs_in_and_visits_every_view_without_an_exception_box(
         devtools = int(active.read_text().split()[0])
         targets = requests.get(f"http://127.0.0.1:{devtools}/json/list", timeout=5).json()
         ws_url = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
-        shots = tmp_path / "screenshots"
-        shots.mkdir()
-        found = asyncio.run(asyncio.wait_for(drive(ws_url, base, user["username"], shots), 75))
+        shots = ARTIFACTS
+        shots.mkdir(parents=True, exist_ok=True)
+        found = asyncio.run(asyncio.wait_for(drive(ws_url, base, user["username"], shots, raise_alert), 150))
     finally:
         browser.terminate()
         streamlit.terminate()
         browser.wait(10)
         streamlit.wait(10)
     print("screenshots in", shots)
+    banner = found.pop("banner")
     assert list(found) == TITLES
     for title, page in found.items():
         assert page["errors"] == [], (title, page["errors"])
         assert page["path"].stat().st_size > 10_000, title  # a drawn page, not a blank one
+        text = re.sub(r"/api/v1/\S*", "", page["text"])  # API routes (Performance monitor) are names by design
+        assert not RAW_NAMES.findall(text), (title, RAW_NAMES.findall(text))
+        assert not UTC_Z.findall(page["text"]), (title, UTC_Z.findall(page["text"]))
+    assert "critical alert: burst at N1" in banner["text"] and banner["seconds"] < 30
     assert "Active nodes" in found["Overview"]["text"]
     assert " / 2" in found["Overview"]["text"]  # two nodes in this tenant

@@ -96,12 +96,12 @@ def test_run_now_is_for_the_platform_operator_and_job_runs_for_operators(dashboa
     assert "Job runs are visible to operators and admins." in texts(viewer)
     admin = view("performance", login("admin"))
     assert "Run now" not in [b.label for b in admin.button]  # platform jobs are no tenant's to run
-    runs = admin.dataframe[0].value
-    assert runs.loc["cache_refresh", "status"] == "failed"
-    assert runs.loc["realtime_sync", "rows_processed"] is None  # the platform's figure
+    runs = admin.dataframe[0].value.set_index("Job")
+    assert runs.loc["cache_refresh", "Status"] == "failed"
+    assert runs.loc["realtime_sync", "Rows"] == "—"  # the platform's figure; not "None"
     platform = view("performance", login("platform_operator", tenant="_platform"))
     assert "Run now" in [b.label for b in platform.button]
-    assert platform.dataframe[0].value.loc["realtime_sync", "rows_processed"] == 72
+    assert platform.dataframe[0].value.set_index("Job").loc["realtime_sync", "Rows"] == "72"
 
 
 def test_fallback_mode_says_which_features_need_the_operational_stores(dashboard_data, login):

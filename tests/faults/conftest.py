@@ -10,6 +10,8 @@ from collections import Counter
 
 import pytest
 
+from tests.jobs.conftest import jobs_settings, registry  # noqa: F401 - fixtures shared with the jobs tests
+
 
 class Webhook:
     """A real HTTP server counting POSTs per Idempotency-Key; `delay_s` makes it slow."""
@@ -108,3 +110,30 @@ def stub_bigquery():
     yield make
     for stub in made:
         stub.close()
+
+
+def exact_copy(engine, warehouse) -> tuple[int, int, int]:
+    """(rows in PostgreSQL, rows lost, rows doubled or wrong) against the warehouse's newest
+    version of each reading, and every hourly and daily rollup recomputed from readings."""
+    import sqlalchemy as sa
+
+    newest = warehouse.query_rows(
+        "SELECT node_id, metric, ts, value FROM `{dataset}.readings` "
+        "QUALIFY ROW_NUMBER() OVER (PARTITION BY node_id, metric, ts ORDER BY ingested_at DESC) = 1"
+    )
+    want = {(r["node_id"], r["metric"], r["ts"]): r["value"] for r in newest}
+    with engine.connect() as conn:
+        got = conn.execute(sa.text("SELECT node_id, metric, ts, value FROM readings")).all()
+        stale = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM (SELECT node_id, metric, date_trunc('hour', ts) AS b, count(*) AS n, "
+                "sum(value) AS s FROM readings GROUP BY 1, 2, 3) r FULL JOIN readings_1h h "
+                "ON h.node_id = r.node_id AND h.metric = r.metric AND h.bucket = r.b "
+                "WHERE h.n IS DISTINCT FROM r.n OR abs(coalesce(h.sum_value, 0) - coalesce(r.s, 0)) > 1e-6"
+            )
+        ).scalar()
+    have = {(n, m, t): v for n, m, t, v in got}
+    lost = sum(1 for k in want if k not in have)
+    wrong = (len(got) - len(have)) + sum(1 for k, v in have.items() if k not in want or want[k] != v)
+    assert stale == 0, f"{stale} hourly rollups differ from a recomputation"
+    return len(got), lost, wrong

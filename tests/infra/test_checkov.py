@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKOV = Path(os.environ.get("CHECKOV_VENV", ROOT / ".venv-checkov")) / "bin" / "checkov"
-DOCKERFILES = ["api/Dockerfile", "dashboard/Dockerfile", "functions/Dockerfile", "local/bqemulator/Dockerfile"]
+DOCKERFILES = ["Dockerfile", "local/bqemulator/Dockerfile"]
 SKIP = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?")
 
 

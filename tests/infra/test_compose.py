@@ -17,8 +17,8 @@ from abbanoa.settings import ENV, Settings
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / "local"
 COMPOSE = LOCAL / "docker-compose.yml"
-APP_DOCKERFILES = {"api/Dockerfile", "dashboard/Dockerfile", "functions/Dockerfile"}
-DOCKERFILES = [*sorted(APP_DOCKERFILES), "local/bqemulator/Dockerfile"]
+APP_DOCKERFILE = "Dockerfile"  # one multi-stage file: targets api, dashboard, functions
+DOCKERFILES = [APP_DOCKERFILE, "local/bqemulator/Dockerfile"]
 
 
 def compose() -> dict:
@@ -49,7 +49,7 @@ def app_services(doc: dict) -> dict[str, dict]:
     return {
         name: service
         for name, service in doc["services"].items()
-        if service.get("build", {}).get("dockerfile") in APP_DOCKERFILES
+        if service.get("build", {}).get("dockerfile") == APP_DOCKERFILE
     }
 
 
@@ -122,9 +122,15 @@ def test_the_services_the_code_and_the_configuration_address_exist():
     scraped = {
         t.split(":")[0] for job in prometheus["scrape_configs"] for c in job["static_configs"] for t in c["targets"]
     }
-    assert {"api", "functions-http"} <= scraped
+    # only what serves /metrics is scraped (functions-framework serves none: TargetDown forever)
+    assert scraped == {"api", "localhost"}
     for host in scraped - {"localhost"}:
         assert host in services and set(services[host]["networks"]) & set(services["prometheus"]["networks"])
+    api_job = next(job for job in prometheus["scrape_configs"] if job["job_name"] == "api")
+    token_file = api_job["authorization"]["credentials_file"]
+    mounted = {f"/run/secrets/{s.get('target', s['source'])}": s["source"] for s in services["prometheus"]["secrets"]}
+    assert token_file in mounted and doc["secrets"][mounted[token_file]] == {"environment": "METRICS_TOKEN"}
+    assert services["api"]["environment"]["METRICS_TOKEN"].startswith("${METRICS_TOKEN:?")
     nginx = (LOCAL / "nginx" / "nginx.conf").read_text()
     upstreams = set(re.findall(r"server (\w[\w-]*):\d+;", nginx))
     assert upstreams == {"api", "dashboard", "grafana"}
@@ -185,11 +191,75 @@ def test_dockerfiles_run_as_a_non_root_user_from_a_pinned_base_with_a_health_che
     for relative in DOCKERFILES:
         text = (ROOT / relative).read_text()
         bases = re.findall(r"^FROM\s+(\S+)", text, re.M)
+        stages = set(re.findall(r"^FROM\s+\S+\s+AS\s+(\w+)", text, re.M))
         assert bases, relative
-        for base in bases:
+        for base in (b for b in bases if b not in stages):
             assert "@sha256:" in base or re.search(r":\d+\.\d+\.\d+", base), f"{relative}: unpinned base {base}"
         users = re.findall(r"^USER\s+(\S+)", text, re.M)
         assert users and users[-1] not in ("root", "0"), f"{relative} runs as root"
         assert re.search(r"^HEALTHCHECK ", text, re.M), f"{relative} has no HEALTHCHECK"
         for source in re.findall(r"^COPY\s+(?:--\S+\s+)*(\S+)\s", text, re.M):
             assert (ROOT / source).exists(), f"{relative} copies missing {source}"
+
+
+def test_the_notifier_reaches_the_outside_and_nothing_else_has_egress():
+    doc = compose()
+    networks = doc["networks"]
+    outside = {name for name, net in networks.items() if not (net or {}).get("internal")}
+    for name, service in app_services(doc).items():
+        reach = set(service["networks"]) & outside
+        if name == "notifier":
+            assert reach, "the notifier posts webhooks: it needs a network that is not internal"
+        elif name not in ("api", "dashboard"):
+            assert not reach, f"{name} needs no way out"
+    assert networks["backend"]["internal"] is True
+
+
+def test_the_public_services_trust_exactly_the_one_proxy_in_front():
+    services = compose()["services"]
+    assert services["api"]["environment"]["TRUSTED_PROXY_HOPS"] == "1"
+    assert services["dashboard"]["environment"]["TRUSTED_PROXY_HOPS"] == "1"
+    for name in ("functions", "notifier", "scheduler", "migrate"):
+        assert services[name]["environment"]["TRUSTED_PROXY_HOPS"] == "0", name
+    nginx = (LOCAL / "nginx" / "nginx.conf").read_text()
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in nginx
+
+
+def test_the_dashboard_cannot_be_framed_and_its_cookies_are_secure_over_tls():
+    headers = (LOCAL / "nginx" / "security-headers.conf").read_text()
+    assert 'add_header X-Frame-Options "DENY" always;' in headers
+    csp = re.search(r'Content-Security-Policy "([^"]+)"', headers).group(1)
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";") if d.strip())
+    assert directives["frame-ancestors"] == "'none'"
+    nginx = (LOCAL / "nginx" / "nginx.conf").read_text()
+    assert re.search(r"proxy_cookie_flags ~ secure", nginx)
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["browser"]["gatherUsageStats"] is False
+
+
+def test_one_dockerfile_builds_every_application_image_from_one_base():
+    text = (ROOT / APP_DOCKERFILE).read_text()
+    targets = {name: base for base, name in re.findall(r"^FROM\s+(\S+)\s+AS\s+(\w+)", text, re.M)}
+    assert set(targets) == {"base", "api", "dashboard", "functions"}
+    assert all(targets[t] == "base" for t in ("api", "dashboard", "functions"))
+    # the runtime requirements only, once, in the base
+    assert text.count("pip install") == 1 and "-r requirements.txt -c constraints.txt" in text
+    assert "requirements-dev" not in text
+    used = {service["build"]["target"] for service in app_services(compose()).values()}
+    assert used == {"api", "dashboard", "functions"}
+    for old in ("api/Dockerfile", "dashboard/Dockerfile", "functions/Dockerfile"):
+        assert not (ROOT / old).exists(), f"{old}: the root Dockerfile replaces it"
+
+
+def test_every_file_the_compose_file_points_to_exists():
+    text = COMPOSE.read_text()
+    for path in re.findall(r"\b((?:local|docs)/[\w./-]+\.(?:md|example|yml|conf|sh))\b", text):
+        assert (ROOT / path).exists(), f"docker-compose.yml points to {path}, which does not exist"
+    for service in compose()["services"].values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (LOCAL / source).exists(), source

@@ -1,17 +1,25 @@
 # A public Cloud Run service (API or dashboard): min/max instances, egress to the VPC
-# (Cloud SQL, Redis) through the connector, secrets from Secret Manager as environment.
+# (Cloud SQL, Redis) through the connector, its own secrets from Secret Manager as
+# environment and files, probes. Concurrency is the server's own request slots (gunicorn
+# workers x threads for the API); the dashboard keeps a websocket per browser session,
+# hence a long request timeout and session affinity (docs/infra.md).
+
+locals {
+  environment = merge(var.runtime.environment, var.environment_overrides)
+}
 
 resource "google_cloud_run_v2_service" "service" {
-  project             = var.project_id
-  location            = var.region
+  project             = var.runtime.project_id
+  location            = var.runtime.region
   name                = var.name
   ingress             = "INGRESS_TRAFFIC_ALL"
   deletion_protection = var.deletion_protection
 
   template {
     service_account                  = var.service_account_email
-    max_instance_request_concurrency = 40
-    timeout                          = "60s"
+    max_instance_request_concurrency = var.concurrency
+    timeout                          = "${var.request_timeout_s}s"
+    session_affinity                 = var.session_affinity
 
     scaling {
       min_instance_count = var.min_instances
@@ -19,7 +27,7 @@ resource "google_cloud_run_v2_service" "service" {
     }
 
     vpc_access {
-      connector = var.vpc_connector
+      connector = var.runtime.vpc_connector
       egress    = "PRIVATE_RANGES_ONLY"
     }
 
@@ -37,7 +45,7 @@ resource "google_cloud_run_v2_service" "service" {
       }
 
       dynamic "env" {
-        for_each = var.environment_variables
+        for_each = local.environment
         content {
           name  = env.key
           value = env.value
@@ -100,10 +108,10 @@ resource "google_cloud_run_v2_service" "service" {
 
 resource "google_cloud_run_v2_service_iam_member" "public" {
   # public by design (DESIGN.md: "API and dashboard are public, behind authentication"):
-  # the app checks a JWT on every route but health and login
+  # the app checks a JWT on every route but health and login (/metrics: a bearer token)
   count    = var.public ? 1 : 0
-  project  = var.project_id
-  location = var.region
+  project  = var.runtime.project_id
+  location = var.runtime.region
   name     = google_cloud_run_v2_service.service.name
   role     = "roles/run.invoker"
   member   = "allUsers"

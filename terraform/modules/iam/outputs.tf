@@ -1,6 +1,6 @@
 output "job_emails" {
-  description = "Job name -> its function's service account email."
-  value       = { for name, sa in google_service_account.job : name => sa.email }
+  description = "Job name -> its service account email."
+  value       = local.job_emails
 }
 
 output "api_email" {
@@ -18,12 +18,7 @@ output "notifier_email" {
   value       = google_service_account.component["notifier"].email
 }
 
-output "scheduler_email" {
-  description = "Account Cloud Scheduler signs OIDC tokens with for HTTP jobs."
-  value       = google_service_account.component["scheduler"].email
-}
-
 output "all_emails" {
-  description = "Every runtime service account (secret accessors, image readers)."
+  description = "Every runtime service account."
   value       = values(local.account_emails)
 }

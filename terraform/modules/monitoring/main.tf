@@ -1,6 +1,9 @@
-# Alert policies (job failures, API 5xx rate, stale data, uptime) and uptime checks.
-# Functions (2nd gen) run on Cloud Run: a failed job answers 5xx to its trigger, so the
-# Cloud Run request metrics of the function services measure job failures.
+# Alert policies (job failures, long-job failures, API 5xx rate, stale data, uptime) and
+# uptime checks. Functions (2nd gen) run on Cloud Run: a failed job answers 5xx to its
+# trigger, so the Cloud Run request metrics of the function services measure job failures;
+# Cloud Run's resource.labels.service_name is the service's short name (the function's
+# name), never the projects/.../services/NAME path. A long job's last failed attempt fails
+# its workflow execution.
 
 resource "google_monitoring_notification_channel" "email" {
   for_each     = toset(var.notification_emails)
@@ -15,6 +18,7 @@ resource "google_monitoring_notification_channel" "email" {
 locals {
   channels     = [for channel in google_monitoring_notification_channel.email : channel.id]
   job_services = "resource.labels.service_name = one_of(${join(", ", [for service in values(var.job_services) : "\"${service}\""])})"
+  workflows    = "resource.labels.workflow_id = one_of(${join(", ", [for workflow in values(var.long_job_workflows) : "\"${workflow}\""])})"
 }
 
 resource "google_monitoring_alert_policy" "job_failures" {
@@ -41,6 +45,35 @@ resource "google_monitoring_alert_policy" "job_failures" {
 
   documentation {
     content   = "A job failed. Its run is in job_runs (status failed, error); Pub/Sub retries with backoff and dead-letters after the manifest's max_attempts (<topic>-dead-letter subscription)."
+    mime_type = "text/markdown"
+  }
+}
+
+resource "google_monitoring_alert_policy" "long_job_failures" {
+  count                 = length(var.long_job_workflows) > 0 ? 1 : 0
+  project               = var.project_id
+  display_name          = "${var.name_prefix}: long job failures"
+  combiner              = "OR"
+  notification_channels = local.channels
+
+  conditions {
+    display_name = "a long job failed its last attempt (message dead-lettered)"
+    condition_threshold {
+      filter          = "metric.type = \"workflows.googleapis.com/finished_execution_count\" AND resource.type = \"workflows.googleapis.com/Workflow\" AND metric.labels.status = \"FAILED\" AND ${local.workflows}"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.labels.workflow_id"]
+      }
+    }
+  }
+
+  documentation {
+    content   = "A long job (Cloud Run job) failed every attempt. Its runs are in job_runs and in the Cloud Run job's executions; the trigger message is in the <topic>-dead-letter subscription."
     mime_type = "text/markdown"
   }
 }

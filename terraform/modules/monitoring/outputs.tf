@@ -6,6 +6,7 @@ output "alert_policy_ids" {
       api_5xx      = google_monitoring_alert_policy.api_5xx.id
       stale_data   = google_monitoring_alert_policy.stale_data.id
     },
+    { for policy in google_monitoring_alert_policy.long_job_failures : "long_job_failures" => policy.id },
     { for name, policy in google_monitoring_alert_policy.uptime : "uptime_${name}" => policy.id },
   )
 }

@@ -15,12 +15,18 @@ variable "notification_emails" {
 
 variable "job_services" {
   type        = map(string)
-  description = "Job name -> Cloud Run service behind its function."
+  description = "Job name -> short name of the Cloud Run service behind its function (resource.labels.service_name)."
+}
+
+variable "long_job_workflows" {
+  type        = map(string)
+  description = "Long job name -> the workflow that runs its Cloud Run job."
+  default     = {}
 }
 
 variable "freshness_service" {
   type        = string
-  description = "Service of the job whose successful runs mean fresh data (realtime sync)."
+  description = "Short service name of the job whose successful runs mean fresh data (realtime sync); an event-driven function."
 }
 
 variable "stale_after_s" {

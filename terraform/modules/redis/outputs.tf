@@ -15,6 +15,6 @@ output "redis_url" {
 }
 
 output "server_ca_pem" {
-  description = "PEM of the server CA the clients verify the TLS connection against."
-  value       = google_redis_instance.cache.server_ca_certs[0].cert
+  description = "PEM bundle of every server CA of the instance (during a CA rotation there are two): the clients verify the TLS connection against any of them."
+  value       = join("\n", [for ca in google_redis_instance.cache.server_ca_certs : trimspace(ca.cert)])
 }

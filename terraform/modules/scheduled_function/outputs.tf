@@ -1,24 +1,14 @@
 output "function_name" {
-  description = "Name of the Cloud Function."
+  description = "Name of the Cloud Function (also the name of the Cloud Run service behind it)."
   value       = google_cloudfunctions2_function.function.name
 }
 
-output "function_uri" {
-  description = "HTTPS endpoint of the function (HTTP-triggered jobs: POST to run now)."
-  value       = google_cloudfunctions2_function.function.service_config[0].uri
-}
-
 output "service_name" {
-  description = "Cloud Run service behind the function (monitoring filters on it)."
-  value       = google_cloudfunctions2_function.function.service_config[0].service
-}
-
-output "scheduler_job" {
-  description = "Cloud Scheduler job name, null for on-demand jobs."
-  value       = try(google_cloud_scheduler_job.job[0].name, null)
+  description = "Short name of the Cloud Run service behind the function: the resource.labels.service_name monitoring filters on (service_config[0].service is the full projects/.../services/NAME path)."
+  value       = element(split("/", google_cloudfunctions2_function.function.service_config[0].service), length(split("/", google_cloudfunctions2_function.function.service_config[0].service)) - 1)
 }
 
 output "trigger" {
-  description = "event_driven (Pub/Sub event trigger) or http (Scheduler calls it directly)."
-  value       = local.event_driven ? "pubsub" : "http"
+  description = "How the job runs: pubsub (event-driven function)."
+  value       = "pubsub"
 }

@@ -1,20 +1,20 @@
-# The shape of terraform-google-modules/scheduled-function: a Cloud Scheduler job that
-# publishes to a topic, and the Cloud Function (2nd gen) that the topic triggers.
-# Instantiated once per entry of abbanoa/jobs/schedule.yaml (and once for the notifier).
+# The shape of terraform-google-modules/event-function: a Pub/Sub topic triggers a Cloud
+# Function (2nd gen). Instantiated once per job of abbanoa/jobs/schedule.yaml whose
+# timeout_s fits an event-driven function (540 s), and once for the notifier.
 
-variable "project_id" {
-  type        = string
-  description = "Google Cloud project id."
-}
-
-variable "region" {
-  type        = string
-  description = "Region of the function and the scheduler job."
+variable "runtime" {
+  type = object({
+    project_id    = string
+    region        = string
+    vpc_connector = string
+    environment   = map(string)
+  })
+  description = "What every component shares (root local.runtime): project, region, VPC connector, the plain settings."
 }
 
 variable "job_name" {
   type        = string
-  description = "Job name from the schedule manifest; becomes JOB_NAME in the function's environment."
+  description = "Job name from the schedule manifest; becomes JOB_NAME in the function's environment (empty for the notifier)."
 }
 
 variable "job_description" {
@@ -22,25 +22,9 @@ variable "job_description" {
   description = "What the job does (manifest description)."
 }
 
-variable "job_schedule" {
-  type        = string
-  description = "5-field cron in time_zone; null: no scheduler job (run on demand)."
-  default     = null
-}
-
-variable "time_zone" {
-  type        = string
-  description = "Time zone of the cron (the manifest's time_zone, Europe/Rome)."
-}
-
-variable "topic_name" {
-  type        = string
-  description = "Topic the scheduler publishes to and the function is triggered by."
-}
-
 variable "topic_id" {
   type        = string
-  description = "Id of topic_name (created by the pubsub module)."
+  description = "Topic that triggers the function (created by the pubsub module)."
 }
 
 variable "dead_letter_topic_id" {
@@ -55,13 +39,7 @@ variable "function_name" {
 
 variable "function_entry_point" {
   type        = string
-  description = "Entry point in functions/main.py for an event-driven function (job_pubsub, notify_alert)."
-}
-
-variable "function_http_entry_point" {
-  type        = string
-  description = "Entry point used when the job's timeout exceeds the event-driven limit (HTTP functions may run 60 minutes)."
-  default     = "job_http"
+  description = "Entry point in functions/main.py (job_pubsub, notify_alert)."
 }
 
 variable "function_runtime" {
@@ -87,12 +65,16 @@ variable "function_available_memory_mb" {
 
 variable "function_timeout_s" {
   type        = number
-  description = "Function timeout (manifest timeout_s)."
+  description = "Function timeout (manifest timeout_s); event-driven 2nd-gen functions allow 540 s at most."
+  validation {
+    condition     = var.function_timeout_s >= 1 && var.function_timeout_s <= 540
+    error_message = "An event-driven function runs 540 s at most: deploy a longer job as a Cloud Run job (scheduled_run_job)."
+  }
 }
 
 variable "max_attempts" {
   type        = number
-  description = "Deliveries before a message goes to the dead-letter topic (manifest retry.max_attempts)."
+  description = "Deliveries before a message goes to the dead-letter topic (manifest retry.max_attempts; Pub/Sub's minimum is 5)."
 }
 
 variable "min_backoff_s" {
@@ -105,25 +87,16 @@ variable "max_backoff_s" {
   description = "Maximum redelivery backoff (manifest retry.max_backoff_s)."
 }
 
-variable "environment_variables" {
-  type        = map(string)
-  description = "Plain environment (every non-secret name of abbanoa/settings.py ENV); JOB_NAME is added here."
-}
-
 variable "secret_environment_variables" {
   type        = map(string)
-  description = "Environment name -> Secret Manager secret id (latest version)."
+  description = "Environment name -> Secret Manager secret id (latest version): only the secrets this component uses."
+  default     = {}
 }
 
 variable "secret_files" {
   type        = map(string)
   description = "Mount path -> Secret Manager secret id, mounted as a file named after the last path element."
   default     = {}
-}
-
-variable "vpc_connector" {
-  type        = string
-  description = "Serverless VPC access connector id (Cloud SQL and Redis private IPs)."
 }
 
 variable "service_account_email" {
@@ -135,9 +108,4 @@ variable "max_instance_count" {
   type        = number
   description = "Upper bound of concurrent instances (the job lock lets one run at a time anyway)."
   default     = 3
-}
-
-variable "scheduler_service_account_email" {
-  type        = string
-  description = "Identity Cloud Scheduler signs its OIDC token with when it calls an HTTP-triggered job."
 }

@@ -30,7 +30,11 @@ variable "sql_server_ca_pem" {
   description = "Cloud SQL server CA, mounted as a file for TLS verification (sslmode=verify-ca)."
 }
 
-variable "accessors" {
-  type        = map(string)
-  description = "Component -> service account email allowed to read every secret (settings validation needs them all in production); keys must be known at plan time."
+variable "access" {
+  type        = map(map(string))
+  description = "Secret short name -> {component -> service account email} allowed to read it, nothing else; the component keys must be known at plan time."
+  validation {
+    condition     = alltrue([for secret in keys(var.access) : contains(["database-url", "redis-url", "jwt-secret", "metrics-token", "redis-ca", "sql-ca"], secret)])
+    error_message = "access names a secret this module does not hold."
+  }
 }
