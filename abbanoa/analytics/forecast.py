@@ -342,7 +342,8 @@ def forecast(
 
 
 def seasonal_naive(history: pd.DataFrame, horizon: int = HORIZON_H, tz: str = "Europe/Rome") -> pd.DataFrame:
-    """Baseline: the same local wall-clock hour one week earlier (two weeks for steps past a week)."""
+    """Baseline: the same local wall-clock hour one week earlier (two for steps past a week),
+    or the week before that where that hour is missing (as the BWDF README measures it)."""
     frames = []
     for sid, (local, last_utc) in local_series(history, tz).items():
         if local.notna().sum() < 168:
@@ -351,6 +352,8 @@ def seasonal_naive(history: pd.DataFrame, horizon: int = HORIZON_H, tz: str = "E
         weeks = np.arange(horizon) // 168 + 1
         source = grid.tz_convert(tz).tz_localize(None) - pd.to_timedelta(7 * weeks, unit="D")
         values = local.reindex(source).to_numpy()
+        earlier = local.reindex(source - pd.Timedelta(days=7)).to_numpy()
+        values = np.where(np.isnan(values), earlier, values)
         frames.append(pd.DataFrame({"series_id": sid, "forecast_timestamp": grid, "forecast_value": values}))
     if not frames:
         return pd.DataFrame(columns=["series_id", "forecast_timestamp", "forecast_value"])
