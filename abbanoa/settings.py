@@ -261,7 +261,8 @@ SECURE_SSLMODES = ("verify-ca", "verify-full")
 def secret_bits(secret: str) -> float:
     """Entropy estimate of a key, in bits: its length times the bits per character of the
     smallest alphabet it is written in (hex 4, base64 6, other printable text 6.5); a key of
-    fewer than 16 distinct characters counts log2(distinct) per character (repetition)."""
+    fewer than 8 distinct characters counts log2(distinct) per character (repetition; a
+    random hex key of 64 characters has 8 or more distinct ones but with odds below 1e-30)."""
     import math
     import string
 
@@ -274,7 +275,7 @@ def secret_bits(secret: str) -> float:
         per_char = 6.0
     else:
         per_char = 6.5
-    if len(chars) < 16:
+    if len(chars) < 8:
         per_char = min(per_char, math.log2(max(2, len(chars))))
     return per_char * len(secret)
 

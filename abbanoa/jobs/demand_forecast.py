@@ -12,8 +12,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from abbanoa.analytics import forecast, forecast_bqml, water_balance
-from abbanoa.jobs import district_flows
 from abbanoa.jobs.base import JobContext, JobOutcome
+from abbanoa.repository import district_flows
 from abbanoa.stores.cache import FORECAST
 
 CACHE_TTL_S = 26 * 3600  # a daily job: the key outlives the gap between runs
