@@ -7,7 +7,7 @@ per week and district and their means, 90% interval coverage per district, width
 negative lower bounds and seconds per fit, beside seasonal naive on the local clock and
 the rank-1 and median teams' figures scored by the same scorer in the same run.
 
-    .venv/bin/python bench/bench_forecast_bwdf.py [--weeks eval|dev] [--history-days 365]
+    .venv/bin/python bench/bench_forecast_bwdf.py [--weeks eval|dev] [--history-days 365] [--max-weeks N]
 """
 
 from __future__ import annotations
@@ -51,8 +51,10 @@ def main() -> None:
     parser.add_argument("--history-days", type=int, default=forecast.DEFAULT_HISTORY_DAYS)
     parser.add_argument("--candidates", default=",".join(forecast.CANDIDATES))
     parser.add_argument("--per-week", action="store_true", help="print every week x district row")
+    parser.add_argument("--max-weeks", type=int, default=None, help="only the first N weeks (a quicker look)")
     args = parser.parse_args()
     weeks = bwdf.WEEKS if args.weeks == "eval" else DEV_WEEKS
+    weeks = dict(list(weeks.items())[: args.max_weeks])
     data = bwdf.inflows()
     ours, naive, seconds = [], [], []
     for week, day in weeks.items():

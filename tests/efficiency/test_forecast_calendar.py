@@ -82,7 +82,7 @@ def test_seasonal_naive_takes_the_same_local_hour_a_week_before_across_the_sprin
     naive = forecast.seasonal_naive(data)
 
     local = naive["forecast_timestamp"].dt.tz_convert(TZ)
-    after = naive[local >= pd.Timestamp("2026-03-29 03:00", tz=TZ)]
+    after = naive[(local >= pd.Timestamp("2026-03-29 03:00", tz=TZ)) & (local < pd.Timestamp("2026-03-30", tz=TZ))]
     assert len(after) == 21
     source = data.set_index(data["ts"].dt.tz_convert(TZ).dt.tz_localize(None))["value"]
     wanted = source.reindex(after["forecast_timestamp"].dt.tz_convert(TZ).dt.tz_localize(None) - pd.Timedelta(days=7))
@@ -128,3 +128,17 @@ def test_the_bwdf_indicators_follow_the_protocol_on_a_hand_made_week():
         6.0,
         1.0,
     )
+
+
+def test_seasonal_naive_on_the_local_clock_reproduces_the_bwdf_readme_figures():
+    data = bwdf.inflows()
+    frames = []
+    for week in bwdf.WEEKS:
+        start = bwdf.week_start(week)
+        naive = forecast.seasonal_naive(data[data["ts"] < start].dropna())
+        steps = ((naive["forecast_timestamp"] - start) / pd.Timedelta(hours=1)).astype(int)
+        frames.append(naive.assign(week=week, step=steps))
+
+    figures = pi.summary(pi.score_weeks(pd.concat(frames), bwdf.actuals(data)))
+
+    assert (round(figures["pi1"], 3), round(figures["pi2"], 3), round(figures["pi3"], 3)) == (1.309, 4.195, 1.404)
