@@ -80,7 +80,7 @@ class DetectorConfig:
 
 def sensitivity_frame(keys: pd.DataFrame, config: DetectorConfig, thresholds: pd.DataFrame | None) -> pd.Series:
     """Sensitivity for each row of `keys` (node_id, metric): node value, else metric default."""
-    metric_default = keys["metric"].map(lambda m: config.sensitivity(m)).astype(float)
+    metric_default = keys["metric"].map({m: config.sensitivity(m) for m in keys["metric"].unique()}).astype(float)
     if thresholds is None or thresholds.empty or "sensitivity" not in thresholds:
         return metric_default.set_axis(keys.index)
     node = keys[["node_id", "metric"]].merge(

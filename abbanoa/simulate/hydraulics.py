@@ -266,8 +266,7 @@ def run_hydraulics(
     else:
         blocks = n_steps
         _configure(network, n_steps, step_s, start, area_patterns, leaks, times, episodes, timezone)
-    # EPANET writes its hydraulics scratch file (enXXXXXX) into the working directory: run it
-    # inside the temporary directory, so a killed run leaves nothing in the caller's tree
+    # EPANET writes its scratch files (enXXXXXX) into the working directory: run inside tmp
     with tempfile.TemporaryDirectory(prefix="abbanoa-sim-") as tmp, contextlib.chdir(tmp):
         sim = wntr.sim.EpanetSimulator(network.wn)
         results = sim.run_sim(file_prefix=os.path.join(tmp, "run"))
