@@ -69,3 +69,37 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     for key, user in document["users"].items():
         print(f"  {key:12} tenant={user['tenant_id']:8} username={user['username']:12} password={user['password']}")
     return 0
+
+
+def webhook_receiver(port: int, log_path: Path, host: str = "127.0.0.1"):
+    """The demo's stand-in for the utility's paging system: an HTTP server that answers 200
+    to every POST (the notifier's deliveries), appends each body as one JSON line to
+    `log_path`, and lists what it received on GET /. Returns the server (serve_forever())."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
+            try:
+                alert = json.loads(body)
+            except ValueError:
+                alert = {"raw": body}
+            with open(log_path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"path": self.path, "alert": alert}) + "\n")
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"received\n")
+
+        def do_GET(self):  # noqa: N802
+            lines = log_path.read_text(encoding="utf-8").splitlines()[-50:] if log_path.exists() else []
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(f"{len(lines)} alert(s) received (newest last)\n".encode() + "\n".join(lines).encode())
+
+        def log_message(self, *args):  # quiet: the JSON lines are the log
+            pass
+
+    return ThreadingHTTPServer((host, port), Receiver)

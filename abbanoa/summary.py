@@ -163,7 +163,7 @@ def system_metrics(conn: sa.Connection, tenant_id: str, time_range: str, now: dt
     }
 
 
-def refresh_cache(engine, cache, now: dt.datetime, ttl_s: int = 2 * 3600) -> int:
+def refresh_cache(engine, cache, now: dt.datetime, ttl_s: int = 2 * 3600, ranges=tuple(TIME_RANGES)) -> int:
     """Recompute and cache every tenant's system figures for every range (`system:metrics:...`);
     called by the jobs that change them (network efficiency, detection) so the Overview is
     as fresh as the data. Returns the keys written (0 when Redis is down)."""
@@ -173,7 +173,7 @@ def refresh_cache(engine, cache, now: dt.datetime, ttl_s: int = 2 * 3600) -> int
     with engine.connect() as conn:
         tenants = list(conn.execute(sa.text("SELECT tenant_id FROM tenants ORDER BY tenant_id")).scalars())
         for tenant_id in tenants:
-            for time_range in TIME_RANGES:
+            for time_range in ranges:
                 items[cache.key(SYSTEM_METRICS, tenant_id=tenant_id, time_range=time_range)] = system_metrics(
                     conn, tenant_id, time_range, now
                 )

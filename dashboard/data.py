@@ -122,6 +122,8 @@ class DataSource:
     def comment(self, anomaly_id: int, text: str) -> dict: ...
     def history(self, anomaly_id: int) -> dict: ...
     def events(self, after: int = 0) -> dict: ...
+    def quarantine(self, start: dt.datetime, end: dt.datetime) -> dict: ...
+    def pipes(self) -> list[dict]: ...
     def efficiency(self, district_id: str, period: str, start: dt.datetime, end: dt.datetime) -> dict: ...
     def quality(self, start: dt.date, end: dt.date) -> dict: ...
     def forecast(self, node_id: str, metric: str) -> dict: ...
@@ -224,6 +226,12 @@ class ApiSource(DataSource):
 
     def events(self, after=0):
         return self._call("GET", "/events", after=after)
+
+    def quarantine(self, start, end):
+        return self._call("GET", "/quarantine", **{"from": _iso(start), "to": _iso(end)})
+
+    def pipes(self):
+        return self._call("GET", "/network/pipes")["items"]
 
     def efficiency(self, district_id, period, start, end):
         return self._call(
@@ -403,6 +411,17 @@ class HybridSource(DataSource):
 
         return self._read(both)
 
+    def quarantine(self, start, end):
+        from abbanoa.repository import nodes
+
+        self._role("operator")
+        return self._read(nodes.quarantine, start, end)
+
+    def pipes(self):
+        from abbanoa.repository import network
+
+        return self._read(network.pipes)
+
     def efficiency(self, district_id, period, start, end):
         from abbanoa.repository import network
 
@@ -536,7 +555,7 @@ class FallbackSource(DataSource):
         raise Unavailable(OPERATIONAL)
 
     summary = latest = anomalies = acknowledge = resolve = efficiency = quality = forecast = _unavailable
-    reopen = assign = comment = history = events = _unavailable
+    reopen = assign = comment = history = events = quarantine = pipes = _unavailable
     job_runs = job_run = run_job = districts = _unavailable
 
 

@@ -70,6 +70,8 @@ COLUMN_LABELS = {
     "reason": "Reason",
     "received_at": "Received",
     "source": "Source",
+    "line_no": "Line",
+    "detail": "Detail",
     "raw": "Row as received",
     "job_name": "Job",
     "trigger": "Trigger",

@@ -120,3 +120,30 @@ def efficiency_frame(items: list[dict], tz: str) -> pd.DataFrame:
     df["partial"] = df["partial"].fillna(False).astype(bool) if "partial" in df else False
     df["day"] = pd.to_datetime(df["period_start"], utc=True).dt.tz_convert(tz)
     return df.sort_values("day")
+
+
+def district_outlines(nodes: list[dict], pad_deg: float = 0.002) -> dict[str, list[tuple[float, float]]]:
+    """Per district, a closed outline (lon, lat) around its nodes: the convex hull of the node
+    positions grown by `pad_deg` (about 200 m), derived when no boundary is imported. A
+    district with one or two located nodes gets a small box around them."""
+    import numpy as np
+    from scipy.spatial import ConvexHull, QhullError
+
+    by: dict[str, list[tuple[float, float]]] = {}
+    for n in nodes:
+        if n.get("district_id") and n.get("latitude") is not None and n.get("longitude") is not None:
+            by.setdefault(n["district_id"], []).append((float(n["longitude"]), float(n["latitude"])))
+    out = {}
+    for district, points in by.items():
+        pts = np.array(points)
+        centre = pts.mean(axis=0)
+        # grow each point away from the centre, plus a box corner set, so the hull has area
+        grown = np.vstack([pts + [dx, dy] for dx in (-pad_deg, pad_deg) for dy in (-pad_deg, pad_deg)])
+        try:
+            hull = ConvexHull(grown)
+            ring = grown[hull.vertices]
+        except QhullError:  # all points on a line
+            ring = np.array([centre + [dx, dy] for dx, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1))]) * 1.0
+        ring = np.vstack([ring, ring[:1]])
+        out[district] = [(float(x), float(y)) for x, y in ring]
+    return out

@@ -17,6 +17,10 @@ API_PORT=${API_PORT:-8000}
 DASHBOARD_PORT=${DASHBOARD_PORT:-8501}
 FUNCTIONS_PORT=${FUNCTIONS_PORT:-8081}
 NOTIFIER_PORT=${NOTIFIER_PORT:-8082}
+# a local webhook receiver stands in for the utility's paging system: the notifier delivers
+# every alert to it (received alerts: http://127.0.0.1:$WEBHOOK_PORT/ and .local/log/webhook-received.jsonl)
+WEBHOOK_PORT=${WEBHOOK_PORT:-8083}
+export ALERT_WEBHOOK_URLS=${ALERT_WEBHOOK_URLS:-http://127.0.0.1:$WEBHOOK_PORT/alerts}
 export API_URL=${API_URL:-http://127.0.0.1:$API_PORT}
 
 step() { printf '\n== %s\n' "$*"; }
@@ -44,6 +48,13 @@ fi
 step "import the registry and the readings up to now (idempotent: a second run adds nothing)"
 "$PY" -m abbanoa import "$DATA/districts.csv" "$DATA/nodes.csv" "$DATA/district_meters.csv"
 "$PY" -m abbanoa demo-feed --once "$DATA"
+if [ -f "$DATA/topology.geojson" ]; then  # the pipes for the dashboard's map
+  "$PY" -c "import json, sys; from abbanoa.settings import get_settings; from abbanoa.stores import postgres; \
+from abbanoa.repository.network import store_topology
+with postgres.engine(get_settings()).begin() as c:
+    print('pipes loaded:', store_topology(c, get_settings().default_tenant, json.load(open(sys.argv[1]))))" \
+    "$DATA/topology.geojson"
+fi
 
 step "initial load BigQuery -> PostgreSQL, then the analytics jobs once"
 "$PY" -m abbanoa run-job etl_init
@@ -51,7 +62,7 @@ step "initial load BigQuery -> PostgreSQL, then the analytics jobs once"
 # detection over the whole simulated history once (the 15-minute job looks at the last
 # hours only), so the anomalies view shows what the weeks contained
 "$PY" -m abbanoa run-job anomaly_detection --param window_hours=$((DAYS * 24))
-"$PY" -m abbanoa run-job network_efficiency --param month=true  # the month row too, whatever the minute
+"$PY" -m abbanoa run-job network_efficiency  # backfills every stored day and month once
 for job in data_quality quality_compliance demand_forecast cache_refresh; do
   "$PY" -m abbanoa run-job "$job"
 done
@@ -81,6 +92,8 @@ start() { launch pids "$@"; }
 start_aux() { launch aux "$@"; }
 
 step "serving"
+start webhook "$PY" -c "from pathlib import Path; from abbanoa.demo import webhook_receiver; \
+webhook_receiver($WEBHOOK_PORT, Path('.local/log/webhook-received.jsonl')).serve_forever()"
 start functions "$BIN/functions-framework" --source functions/main.py --target job_pubsub \
   --signature-type cloudevent --host 127.0.0.1 --port "$FUNCTIONS_PORT"
 start notifier "$BIN/functions-framework" --source functions/main.py --target notify_alert \
@@ -98,6 +111,7 @@ cat <<MSG
 
   Dashboard  http://localhost:$DASHBOARD_PORT
   API        $API_URL/api/v1/openapi.json
+  Alerts     http://127.0.0.1:$WEBHOOK_PORT/  (the local webhook receiver the notifier delivers to)
   Logins     .local/demo-credentials.json (printed above by seed-demo)
 
   Ctrl-C stops the demo; \`make stop\` stops the emulators.

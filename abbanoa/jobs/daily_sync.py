@@ -15,8 +15,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from abbanoa import faults
-from abbanoa.jobs import loading, rollups
+from abbanoa.jobs import loading
 from abbanoa.jobs.base import JobContext, JobOutcome
+from abbanoa.repository import readings_upsert, rollups
 from abbanoa.stores.bigquery import param
 
 DEFAULT_DAYS = 7
@@ -95,7 +96,7 @@ def run(ctx: JobContext) -> JobOutcome:
                 )
                 rollups.refresh(conn, tz=tz)
                 conn.exec_driver_sql("DROP TABLE touched")
-            loading.upsert(conn, rows, tz, ctx.settings.partitions_ahead_days)
+            readings_upsert.upsert(conn, rows, tz, ctx.settings.partitions_ahead_days)
             _fix_latest(conn, node_id)
             faults.stage("daily_sync:node_day_before_commit")
         removed += len(gone)

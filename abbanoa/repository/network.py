@@ -220,3 +220,59 @@ def dashboard_summary(conn_factory, cache, tenant_id: str, time_range: str, now:
     with conn_factory() as conn:
         figures = system_metrics(conn, tenant_id, time_range, now)
     return {**figures, "source": "database"}
+
+
+def store_topology(conn: sa.Connection, tenant_id: str, geojson: dict[str, Any]) -> int:
+    """Replace the tenant's pipes with the LineStrings of a topology GeoJSON; returns how many."""
+    import json
+
+    rows = []
+    for f in geojson.get("features") or []:
+        geometry, props = f.get("geometry") or {}, f.get("properties") or {}
+        if geometry.get("type") != "LineString" or not props.get("link_id"):
+            continue
+        rows.append({"t": tenant_id, "l": str(props["link_id"]), "d": props.get("district_id"),
+                     "k": props.get("kind"), "len": props.get("length_m"), "dia": props.get("diameter_mm"),
+                     "c": json.dumps(geometry["coordinates"])})  # fmt: skip
+    conn.execute(sa.text("DELETE FROM network_pipes WHERE tenant_id = :t"), {"t": tenant_id})
+    if rows:
+        conn.execute(
+            sa.text(
+                "INSERT INTO network_pipes (tenant_id, link_id, district_id, kind, length_m, diameter_mm, coordinates) "
+                "VALUES (:t, :l, :d, :k, :len, :dia, CAST(:c AS jsonb))"
+            ),
+            rows,
+        )
+    return len(rows)
+
+
+def pipes(conn: sa.Connection, tenant_id: str) -> list[dict[str, Any]]:
+    """The tenant's pipes: link_id, district_id, kind, length_m, diameter_mm, coordinates [[lon, lat]].
+
+    From a loaded topology (network_pipes); else from the districts' imported hydraulic
+    models (network_models: a pipe joins the two junctions whose `pipes_at` list it, drawn
+    between their fitted positions); else none."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT link_id, district_id, kind, length_m, diameter_mm, coordinates FROM network_pipes "
+            "WHERE tenant_id = :t ORDER BY link_id"
+        ),
+        {"t": tenant_id},
+    ).all()
+    if rows:
+        return [row_dict(r) for r in rows]
+    out = []
+    for m in conn.execute(
+        sa.text("SELECT district_id, positions, pipes_at FROM network_models WHERE tenant_id = :t ORDER BY 1"),
+        {"t": tenant_id},
+    ):
+        ends: dict[str, list[str]] = {}
+        for junction, links in (m.pipes_at or {}).items():
+            for link in links:
+                ends.setdefault(link, []).append(junction)
+        for link, junctions in sorted(ends.items()):
+            placed = [m.positions[j] for j in junctions if j in (m.positions or {})]
+            if len(placed) == 2:
+                out.append({"link_id": link, "district_id": m.district_id, "kind": "pipe", "length_m": None,
+                            "diameter_mm": None, "coordinates": [[lon, lat] for lat, lon in placed]})  # fmt: skip
+    return out

@@ -147,3 +147,28 @@ def get_latest(conn_factory, cache, tenant_id: str, node_id: str) -> dict[str, A
         for r in rows
     }
     return {"node_id": node_id, "source": "database", "readings": readings}
+
+
+def quarantine(
+    conn: sa.Connection, tenant_id: str, start: dt.datetime | None = None, end: dt.datetime | None = None, limit=500
+) -> dict[str, Any]:
+    """Rows the importer set aside for this tenant, newest first, with their reason, and the
+    count per reason (all rows of the range, not only the listed ones)."""
+    p: dict[str, Any] = {"t": tenant_id, "lim": limit}
+    cond = "tenant_id = :t"
+    if start is not None:
+        cond += " AND quarantined_at >= :a"
+        p["a"] = start
+    if end is not None:
+        cond += " AND quarantined_at < :b"
+        p["b"] = end
+    counts = dict(conn.execute(sa.text(f"SELECT reason, count(*) FROM quarantine WHERE {cond} GROUP BY 1"), p).all())
+    rows = conn.execute(
+        sa.text(
+            f"SELECT quarantined_at AS received_at, source, line_no, reason, detail, raw FROM quarantine "
+            f"WHERE {cond} ORDER BY quarantined_at DESC, quarantine_id DESC LIMIT :lim"
+        ),
+        p,
+    ).all()
+    return {"by_reason": {k: int(v) for k, v in counts.items()}, "total": int(sum(counts.values())),
+            "items": [row_dict(r) for r in rows]}  # fmt: skip

@@ -16,6 +16,7 @@ from abbanoa.simulate.hydraulics import run_hydraulics
 from abbanoa.simulate.model_file import write_model
 from abbanoa.simulate.network import build_network
 from abbanoa.simulate.scenario import plan_any_network, plan_episodes, plan_leaks
+from abbanoa.simulate.topology import write_topology
 from abbanoa.simulate.writers import write_csv, write_labels
 
 STEP_S = 300  # 5-minute readings
@@ -220,6 +221,7 @@ def simulate(
     )
     write_csv(out, "district_meters.csv", [(d, node, sign) for (d, node), sign in direction.items()])
     write_csv(out, "districts.csv", _districts(network, hyd))
+    write_topology(out, network)  # the pipes for the dashboard's map (issue 16)
     write_csv(out, "truth.csv", _truth(network, hyd, times, direction, sensor_of))
     scenario = {"seed": seed, "start": iso(start), "end": iso(end), "days": days, "timezone": timezone}
     if options is not None:

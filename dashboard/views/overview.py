@@ -7,7 +7,7 @@ are split by status and bounded by the period."""
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import present, transforms, ui
@@ -23,6 +23,63 @@ def balance_caption(balance: dict, tz: str) -> str:
     first, last = present.local_day(balance["first_day"], tz), present.local_day(balance["last_day"], tz)
     span = first if first == last else f"{first} – {last}"
     return f"Water balance over {balance['days']} complete day{'s' if balance['days'] != 1 else ''} ({span})"
+
+
+def network_map(
+    nodes: list[dict], located: pd.DataFrame, open_items: list[dict], rows: list[dict], pipes: list[dict] | None = None
+) -> go.Figure:
+    fig = go.Figure()
+    if pipes:  # the network model, where one is loaded: one trace, pipes separated by gaps
+        xs: list = []
+        ys: list = []
+        for p in pipes:
+            for lon, lat in p["coordinates"]:
+                xs.append(lon)
+                ys.append(lat)
+            xs.append(None)
+            ys.append(None)
+        fig.add_scatter(x=xs, y=ys, mode="lines", name="pipes", line={"color": "#90a4ae", "width": 1.2},
+                        hoverinfo="skip")  # fmt: skip
+    for district, ring in transforms.district_outlines(nodes).items():
+        xs, ys = zip(*ring, strict=True)
+        fig.add_scatter(x=xs, y=ys, fill="toself", mode="lines", name=f"district {district}",
+                        line={"color": "#78909c", "width": 1}, fillcolor="rgba(120,144,156,0.10)",
+                        hoverinfo="name")  # fmt: skip
+    pressure = [
+        (r["longitude"], r["latitude"], r["pressure"]) for r in rows
+        if r.get("pressure") is not None and r.get("latitude") is not None
+    ]  # fmt: skip
+    if pressure:
+        x, y, p = zip(*pressure, strict=True)
+        fig.add_scatter(x=x, y=y, mode="markers", name="pressure [bar]", hovertemplate="%{marker.color:.2f} bar",
+                        marker={"size": 34, "color": p, "colorscale": "Blues", "opacity": 0.45,
+                                "colorbar": {"title": "bar", "x": 1.02, "len": 0.5}})  # fmt: skip
+    for state, colour in STATE_COLOURS.items():
+        part = located[located["state"] == state]
+        if part.empty:
+            continue
+        fig.add_scatter(
+            x=part["longitude"], y=part["latitude"], mode="markers", name=state,
+            marker={"size": 11, "color": colour, "line": {"width": 1, "color": "white"}},
+            text=[f"{r.node_id} · {r.name or ''}<br>{str(r.node_type).replace('_', ' ')}<br>{r.latest}"
+                  for r in part.itertuples()],
+            hoverinfo="text",
+        )  # fmt: skip
+    where = located.set_index("node_id")[["longitude", "latitude"]]
+    pins = [a for a in open_items if a.get("node_id") in where.index]
+    if pins:
+        fig.add_scatter(
+            x=[where.loc[a["node_id"], "longitude"] for a in pins],
+            y=[where.loc[a["node_id"], "latitude"] for a in pins],
+            mode="markers", name="open event",
+            marker={"symbol": "x", "size": 16, "color": "#b71c1c", "line": {"width": 2, "color": "#b71c1c"}},
+            text=[f"#{a['anomaly_id']} {a['anomaly_type'].replace('_', ' ')} ({a['severity']})" for a in pins],
+            hoverinfo="text",
+        )  # fmt: skip
+    fig.update_yaxes(scaleanchor="x", scaleratio=1.25, title="latitude [°N]")  # ~1/cos(39°N)
+    fig.update_xaxes(title="longitude [°E]")
+    fig.update_layout(height=520, plot_bgcolor="#f4f6f8", title="Network: districts, nodes by state, open events")
+    return fig
 
 
 def main() -> None:
@@ -80,35 +137,18 @@ def main() -> None:
                 )
                 or present.MISSING,
                 "at": max((r["ts"] for r in readings.values()), default=None),
+                "pressure": (readings.get("pressure") or {}).get("value"),
             }
         )
     df = pd.DataFrame(rows)
-    # chart: a plain lon/lat scatter renders offline (no tile server needed)
+    # chart: drawn offline (no tile server): district outlines, nodes by state, pressure
+    # shading of the loggers, and the open events pinned where they are
     located = df.dropna(subset=["latitude", "longitude"])
     if located.empty:
         ui.empty("No node has coordinates: the map needs latitude/longitude in the nodes file.")
     else:
-        shown = located.assign(
-            at_local=[present.local_time(v, ui.tz()) for v in located["at"]],
-            district=located["district_id"].fillna(present.MISSING),
-        )
-        fig = px.scatter(
-            shown,
-            x="longitude",
-            y="latitude",
-            color="state",
-            color_discrete_map=STATE_COLOURS,
-            hover_name="name",
-            hover_data={"node_id": True, "node_type": True, "district": True, "latest": True, "at_local": True,
-                        "longitude": False, "latitude": False},
-            labels={"longitude": "longitude [°E]", "latitude": "latitude [°N]", "at_local": "at", "state": "state",
-                    "node_id": "node", "node_type": "type"},
-            title="Nodes by state",
-        )  # fmt: skip
-        fig.update_traces(marker={"size": 11, "line": {"width": 1, "color": "white"}})
-        fig.update_yaxes(scaleanchor="x", scaleratio=1.25)  # ~1/cos(39°N): Sardinia's aspect
-        fig.update_layout(height=480, plot_bgcolor="#eef3f7")
-        st.plotly_chart(fig, width="stretch")
+        pipes = ui.fetch("pipes") if ui.source().mode != "fallback" else None
+        st.plotly_chart(network_map(nodes, located, (open_page or {}).get("items", []), rows, pipes), width="stretch")
     st.subheader("Latest readings")
     st.dataframe(
         present.table(df, ["node_id", "name", "node_type", "district_id", "state", "latest", "at"], ui.tz()),

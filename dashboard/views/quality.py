@@ -8,6 +8,7 @@ import plotly.express as px
 import streamlit as st
 
 from abbanoa.analytics.compliance import LIMITS as COMPLIANCE_LIMITS
+from abbanoa.reports import safe
 from dashboard import present, transforms, ui
 from dashboard.views._common import metric_picker, node_picker
 
@@ -75,6 +76,7 @@ def main() -> None:
                     fig.add_hline(y=limit, line_dash="dash", line_color="#c62828", annotation_text=f"{name} {limit:g}")
             st.plotly_chart(fig, width="stretch")
     data_quality(q)
+    quarantined(start, None)  # up to now: the range ends at the minute, imports land in it
 
 
 def data_quality(q: dict) -> None:
@@ -93,3 +95,32 @@ def data_quality(q: dict) -> None:
     c[0].metric("Mean score", present.number(pd.to_numeric(scores["quality_score"]).mean(), "%", 1))
     c[1].metric("Sensor-days below 90 %", int((pd.to_numeric(scores["quality_score"]) < 90).sum()))
     st.dataframe(present.table(scores, SCORE_COLUMNS, ui.tz()), hide_index=True, width="stretch")
+
+
+QUARANTINE_COLUMNS = ["received_at", "source", "line_no", "reason", "detail", "raw"]
+
+
+def quarantined(start, end=None) -> None:
+    """Rows the importer set aside (never silently dropped): counts per reason, rows, download."""
+    st.subheader("Quarantined rows")
+    if not ui.role_at_least("operator"):
+        st.info("The quarantine is visible to operators and admins.")
+        return
+    qr = ui.fetch("quarantine", start, end)
+    if qr is None:
+        return
+    if not qr.get("total"):
+        ui.empty("No rows were quarantined in this range.")
+        return
+    st.caption(
+        f"{qr['total']:,} row(s) set aside: "
+        + " · ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in sorted(qr["by_reason"].items()))
+    )
+    rows = pd.DataFrame(qr["items"])
+    shown = present.table(rows, QUARANTINE_COLUMNS, ui.tz())
+    st.dataframe(shown, hide_index=True, width="stretch")
+    export = rows.reindex(columns=QUARANTINE_COLUMNS).assign(
+        received_at=[present.export_time(v, ui.tz()) for v in rows["received_at"]]
+    )
+    export = pd.DataFrame([safe.row(r) for r in export.to_dict("records")])  # no formulas in a spreadsheet
+    st.download_button("Download quarantined rows (CSV)", export.to_csv(index=False), "quarantine.csv", "text/csv")

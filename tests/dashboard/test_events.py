@@ -141,3 +141,99 @@ def test_a_published_alert_reaches_an_open_event_stream_within_seconds(
     assert (dt.datetime.now(dt.UTC) - started).total_seconds() < 10
     replay = requests.get(f"{api_server}/api/v1/events?after=0", headers=h, timeout=10).json()
     assert [e["type"] for e in replay["items"]] == ["burst"] and replay["newest"] == received[0]["alert_id"]
+
+
+def test_district_outlines_enclose_their_nodes_and_the_map_pins_open_events():
+    import pandas as pd
+    from matplotlib.path import Path as Polygon
+
+    from dashboard import transforms
+    from dashboard.views.overview import network_map
+
+    nodes = [
+        {"node_id": f"N{i}", "district_id": d, "latitude": 39.2 + dy, "longitude": 9.1 + dx}
+        for i, (d, dx, dy) in enumerate([("A", 0, 0), ("A", 0.01, 0), ("A", 0, 0.01), ("B", 0.05, 0.05)])
+    ]
+    outlines = transforms.district_outlines(nodes)
+    assert set(outlines) == {"A", "B"}  # a one-node district still gets an outline
+    for n in nodes:
+        assert Polygon(outlines[n["district_id"]]).contains_point((n["longitude"], n["latitude"]))
+    located = pd.DataFrame([{**n, "name": n["node_id"], "node_type": "pressure_logger", "state": "ok",
+                             "latest": "", "pressure": 3.0} for n in nodes])  # fmt: skip
+    fig = network_map(nodes, located, [{"anomaly_id": 7, "node_id": "N1", "anomaly_type": "burst", "severity": "high"}],
+                      located.to_dict("records"))  # fmt: skip
+    names = [t.name for t in fig.data]
+    assert names[:2] == ["district A", "district B"] and "pressure [bar]" in names and "open event" in names
+    pin = next(t for t in fig.data if t.name == "open event")
+    assert (pin.x[0], pin.y[0]) == (9.11, 39.2)
+
+
+def test_the_demo_webhook_receiver_records_what_the_notifier_delivers(db, settings, tmp_path):
+    from abbanoa.alerts import notifier
+    from abbanoa.demo import webhook_receiver
+
+    server = webhook_receiver(0, tmp_path / "received.jsonl")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        target = f"http://127.0.0.1:{server.server_port}/alerts"
+        body = {"idempotency_key": "demo-burst-1", "type": "burst", "severity": "critical", "node_id": "N1"}
+        assert notifier.deliver(body, {}, settings.with_(alert_webhook_urls=(target,))) == {target: "delivered"}
+        lines = (tmp_path / "received.jsonl").read_text().splitlines()
+        assert [json.loads(x)["alert"]["alert"]["idempotency_key"] for x in lines] == ["demo-burst-1"]
+        assert "1 alert(s) received" in requests.get(f"http://127.0.0.1:{server.server_port}/", timeout=5).text
+    finally:
+        server.shutdown()
+
+
+def test_the_quarantine_is_visible_per_tenant_with_its_reasons(dashboard_data, login, api_db, api_server):
+    from tests.dashboard.test_views import texts, view
+
+    with api_db.begin() as conn:
+        for tenant, reason, n in (("abbanoa", "non_numeric", 2), ("abbanoa", "unknown_node", 1), ("other", "x", 5)):
+            for i in range(n):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO quarantine (tenant_id, source, line_no, reason, detail, raw, fingerprint) "
+                        "VALUES (:t, 'readings.csv', :i, :r, 'value is not a number', '=1+1,N1', :f)"
+                    ),
+                    {"t": tenant, "i": i, "r": reason, "f": f"{tenant}-{reason}-{i}"},
+                )
+    try:
+        session = login("operator", mode="api")
+        at = view("quality", session)
+        assert not at.exception, [e.value for e in at.exception]
+        assert "3 row(s) set aside: non numeric 2 · unknown node 1" in texts(at)
+        table = at.dataframe[-1].value
+        assert set(table["Reason"]) == {"non_numeric", "unknown_node"} and len(table) == 3
+        viewer = requests.get(
+            f"{api_server}/api/v1/quarantine",
+            headers={"Authorization": f"Bearer {login('viewer', mode='api')['token']}"},
+            timeout=10,
+        )
+        assert viewer.status_code == 403  # fmt: skip
+    finally:
+        with api_db.begin() as conn:
+            conn.execute(sa.text("DELETE FROM quarantine"))
+
+
+def test_the_simulators_topology_loads_and_its_pipes_reach_the_map(tmp_path, dashboard_data, login, api_db):
+    from abbanoa.repository import network
+    from abbanoa.simulate.network import build_network
+    from abbanoa.simulate.topology import topology
+    from tests.dashboard.test_views import view
+
+    doc = topology(build_network())
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) > 100  # Net3's pipes, pumps, valves
+    lon, lat = doc["features"][0]["geometry"]["coordinates"][0]
+    assert 9.0 < lon < 9.3 and 39.1 < lat < 39.4  # placed around Selargius, as the sensors
+    try:
+        with api_db.begin() as conn:
+            stored = network.store_topology(conn, "abbanoa", doc)
+            assert stored == len(doc["features"]) and len(network.pipes(conn, "other")) == 0  # tenant-scoped
+        at = view("overview", login("viewer", mode="api"))
+        fig = at.get("plotly_chart")[0].proto.spec
+        assert '"name":"pipes"' in fig.replace(" ", "")
+    finally:
+        with api_db.begin() as conn:
+            conn.execute(sa.text("DELETE FROM network_pipes"))

@@ -43,16 +43,12 @@ def statuses(db, job):
         )
 
 
-@pytest.mark.parametrize(
-    "job, stage",
-    [
-        ("realtime_sync", "realtime_sync:gathered"),
-        ("realtime_sync", "realtime_sync:page_upserted"),
-        ("realtime_sync", "realtime_sync:before_commit"),
-        ("etl_init", "etl_init:day_before_commit"),
-        ("etl_init", "etl_init:day_committed"),
-    ],
-)
+# the rest of the stage matrix (realtime_sync:gathered, :before_commit,
+# etl_init:day_before_commit) runs in bench/faults/run_faults.py: too slow for the suite
+STAGES = [("realtime_sync", "realtime_sync:page_upserted"), ("etl_init", "etl_init:day_committed")]
+
+
+@pytest.mark.parametrize("job, stage", STAGES)
 def test_a_job_killed_at_a_stage_is_recovered_by_the_next_run(jobs_settings, registry, job, stage):
     wh = Warehouse(jobs_settings)
     start = NOW - dt.timedelta(days=2)
