@@ -22,7 +22,7 @@ COMMANDS: dict[str, str] = {
     "seed-demo": "abbanoa.demo",
     "demo-feed": "abbanoa.demo_feed",
     "evaluate": "abbanoa.evaluation.evaluate",
-    "backtest": "abbanoa.analytics.backtest",
+    "backtest": "abbanoa.evaluation.backtest",
 }
 
 

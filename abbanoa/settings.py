@@ -42,6 +42,7 @@ ENV: dict[str, tuple[str | None, str]] = {
         "local",
         "local | bqml: statistical model here, BigQuery ML ARIMA_PLUS in production",
     ),
+    "FORECAST_HISTORY_DAYS": ("365", "days of hourly history the local demand forecast learns from (at least 21)"),
     "ANOMALY_BACKEND": (
         "local",
         "local | bqml: statistical detectors here, ML.DETECT_ANOMALIES in production",
@@ -98,6 +99,7 @@ class Settings:
     dashboard_data_mode: str = "api"
     cors_origins: tuple[str, ...] = ()
     forecast_backend: str = "local"
+    forecast_history_days: int = 365
     anomaly_backend: str = "local"
     anomaly_sensitivity: tuple[tuple[str, float], ...] = ()
     retention_raw_days: int = 400
@@ -175,6 +177,7 @@ class Settings:
             dashboard_data_mode=choice("DASHBOARD_DATA_MODE", ("api", "hybrid", "fallback")),
             cors_origins=listing("CORS_ORIGINS"),
             forecast_backend=choice("FORECAST_BACKEND", ("local", "bqml")),
+            forecast_history_days=integer("FORECAST_HISTORY_DAYS"),
             anomaly_backend=choice("ANOMALY_BACKEND", ("local", "bqml")),
             anomaly_sensitivity=sensitivity("ANOMALY_SENSITIVITY"),
             retention_raw_days=integer("RETENTION_RAW_DAYS"),
@@ -207,6 +210,8 @@ class Settings:
             ZoneInfo(self.timezone)
         except Exception:
             raise ConfigError(f"TIMEZONE {self.timezone!r} is not a known IANA time zone") from None
+        if self.forecast_history_days < 21:
+            raise ConfigError(f"FORECAST_HISTORY_DAYS must be at least 21 (3 weeks), got {self.forecast_history_days}")
         import datetime as dt
 
         try:
@@ -256,7 +261,8 @@ SECURE_SSLMODES = ("verify-ca", "verify-full")
 def secret_bits(secret: str) -> float:
     """Entropy estimate of a key, in bits: its length times the bits per character of the
     smallest alphabet it is written in (hex 4, base64 6, other printable text 6.5); a key of
-    fewer than 16 distinct characters counts log2(distinct) per character (repetition)."""
+    fewer than 8 distinct characters counts log2(distinct) per character (repetition; a
+    random hex key of 64 characters has 8 or more distinct ones but with odds below 1e-30)."""
     import math
     import string
 
@@ -269,7 +275,7 @@ def secret_bits(secret: str) -> float:
         per_char = 6.0
     else:
         per_char = 6.5
-    if len(chars) < 16:
+    if len(chars) < 8:
         per_char = min(per_char, math.log2(max(2, len(chars))))
     return per_char * len(secret)
 

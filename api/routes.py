@@ -140,7 +140,11 @@ def openapi_document() -> dict[str, Any]:
         }
         if r.role:
             op["security"] = [{"bearer": []}]
-            op["description"] = f"Requires role {r.role} or higher."
+            op["description"] = (
+                "Requires the platform operator role."
+                if r.role == "platform_operator"
+                else f"Requires role {r.role} or higher (the platform operator counts as an operator)."
+            )
         else:
             op["security"] = []
         if r.body:

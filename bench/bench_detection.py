@@ -25,8 +25,9 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from abbanoa.analytics.config import DetectorConfig  # noqa: E402
-from abbanoa.jobs import anomaly_detection, rollups  # noqa: E402
+from abbanoa.jobs import anomaly_detection
 from abbanoa.jobs.base import JobContext  # noqa: E402
+from abbanoa.repository import rollups  # noqa: E402
 from abbanoa.simulate.run import simulate  # noqa: E402
 from abbanoa.stores import postgres  # noqa: E402
 from bench.scratch import scratch_settings  # noqa: E402

@@ -36,7 +36,7 @@ def stream_scores(frame, config):
     import numpy as np
     import pandas as pd
 
-    from abbanoa.jobs.anomaly_detection import decide
+    from abbanoa.analytics.detection import decide
 
     ts = pd.to_datetime(frame["timestamp"]).dt.tz_localize("UTC")
     readings = pd.DataFrame({"node_id": "M1", "metric": "flow_rate", "ts": ts, "value": frame["value"].astype(float)})

@@ -25,8 +25,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from abbanoa.jobs import loading  # noqa: E402
 from abbanoa.jobs.runner import run_job  # noqa: E402
+from abbanoa.repository import readings_upsert
 from abbanoa.stores import postgres  # noqa: E402
 from abbanoa.stores.bigquery import Warehouse  # noqa: E402
 from bench.scratch import scratch_settings  # noqa: E402
@@ -42,7 +42,7 @@ def frame(series: int, start: pd.Timestamp, periods: int) -> pd.DataFrame:
     grid["metric"] = "pressure"
     grid["value"] = 3.0 + np.random.default_rng(1).normal(0, 0.1, len(grid))
     grid["ingested_at"] = grid["ts"]
-    return grid[loading.COLUMNS]
+    return grid[readings_upsert.COLUMNS]
 
 
 def timed(fn) -> float:
@@ -76,11 +76,11 @@ def main() -> int:
 
         def bare_copy():
             with eng.begin() as conn:
-                postgres.copy_rows(conn, "readings", loading.COLUMNS, loading._records(rows))
+                postgres.copy_rows(conn, "readings", readings_upsert.COLUMNS, readings_upsert.records(rows))
 
         def sync_side():
             with eng.begin() as conn:
-                loading.upsert(conn, rows, tz, 14)
+                readings_upsert.upsert(conn, rows, tz, 14)
 
         truncate(eng)
         copy_s = timed(bare_copy)
@@ -103,7 +103,7 @@ def main() -> int:
             history = frame(args.series, NOW - pd.Timedelta(days=days), days * 288)
             with eng.begin() as conn:
                 conn.execute(sa.text("SELECT ensure_readings_partitions(:a, :b)"), {"a": history.ts.min(), "b": NOW})
-                postgres.copy_rows(conn, "readings", loading.COLUMNS, loading._records(history))
+                postgres.copy_rows(conn, "readings", readings_upsert.COLUMNS, readings_upsert.records(history))
             with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("ANALYZE readings")
             samples = []
@@ -136,7 +136,7 @@ def main() -> int:
 
 def _upsert(eng, rows, tz):
     with eng.begin() as conn:
-        loading.upsert(conn, rows, tz, 14)
+        readings_upsert.upsert(conn, rows, tz, 14)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ its own database (`eval_det_*`, dropped after), detect, score, and print one tab
     .venv/bin/python bench/eval_suite.py [--networks Net1,Net3,Net6,ky10] [--seeds 1,2,3]
         [--days 28] [--interval 15] [--logger-density 0.05] [--replay-from-day D] [--budget-min 90]
 
-Detection runs as `evaluate --batch` (the detectors once over the whole span), or with
+With `--in-memory` the scenario's files go straight to the job's decide step (no import,
+sync or database; the same figures as `--batch`, much faster). Otherwise detection runs
+as `evaluate --batch` (the detectors once over the whole span), or with
 `--replay-from-day D` as the production replay (the 15-minute and daily ticks) from day D
 of the run to its end, the days before it batch-free history. The run stops starting new
 scenarios once `--budget-min` is spent, and says which it skipped. Beside each scenario's
@@ -70,7 +72,14 @@ def drop(settings) -> None:
 
 
 def one(
-    network: str, seed: int, days: int, interval: int, replay_from_day: int | None, start: str, density: float
+    network: str,
+    seed: int,
+    days: int,
+    interval: int,
+    replay_from_day: int | None,
+    start: str,
+    density: float,
+    in_memory: bool = False,
 ) -> dict:
     import pandas as pd
     import sqlalchemy as sa
@@ -95,6 +104,8 @@ def one(
             Options(network, interval_min=interval),
         )
         t_sim = time.perf_counter() - t0
+        if in_memory:
+            return _row(network, seed, *_in_memory(out), t_sim, 0.0)
         settings = scratch(f"{network}_{seed}")
         try:
             t0 = time.perf_counter()
@@ -123,6 +134,54 @@ def one(
             report = evaluate.score(alerts, events, "medium", span_start, span_end, districts, sensors)
         finally:
             drop(settings)
+    return _row(network, seed, report, districts, sensors, ticks, t_detect, t_sim, t_load)
+
+
+def _in_memory(out: Path):
+    """The decide step over the scenario's files read as the importer would keep them
+    (parseable, known nodes, duplicates dropped), without a database: same figures as
+    `evaluate --batch` (checked on Net1 seed 1: 5.99 false alerts per district-week both
+    ways, the same events found), in a fraction of the time."""
+    import pandas as pd
+
+    from abbanoa.analytics.config import DetectorConfig
+    from abbanoa.analytics.detection import decide
+    from abbanoa.evaluation import evaluate
+    from abbanoa.evaluation.evaluate_labels import load_labels
+    from abbanoa.metrics import METRICS
+
+    r = pd.read_csv(out / "readings.csv", dtype={"value": str})
+    r["ts"] = pd.to_datetime(r["timestamp"], errors="coerce", utc=True, format="ISO8601")
+    r["value"] = pd.to_numeric(r["value"], errors="coerce")
+    nodes = pd.read_csv(out / "nodes.csv")
+    r = r.dropna(subset=["ts", "value"])
+    low = r["metric"].map({m: v.min_value for m, v in METRICS.items()})
+    high = r["metric"].map({m: v.max_value for m, v in METRICS.items()})
+    r = r[r["node_id"].isin(nodes["node_id"]) & r["value"].between(low, high)]
+    r = r.drop_duplicates(["node_id", "metric", "ts"]).sort_values(["node_id", "metric", "ts"])
+    meters = pd.read_csv(out / "district_meters.csv").rename(columns={"dma_id": "district_id"})
+    registry = nodes.rename(columns={"dma_id": "district_id"}).assign(tenant_id="t")
+    data = {
+        "readings": r[["node_id", "metric", "ts", "value"]].reset_index(drop=True),
+        "history": None,
+        "latest": None,
+        "intervals": None,
+        "nodes": registry[["node_id", "tenant_id", "district_id"]],
+        "districts": pd.DataFrame({"district_id": sorted(registry["district_id"].unique()), "tenant_id": "t"}),
+        "meters": meters,
+        "thresholds": pd.DataFrame(columns=["node_id", "metric", "low", "high", "sensitivity"]),
+    }
+    scenario, events = load_labels(out / "labels.json")
+    start, end = pd.Timestamp(scenario["start"]), pd.Timestamp(scenario["end"])
+    t0 = time.perf_counter()
+    episodes = decide(data, DetectorConfig(), now=end.to_pydatetime(), since=None)
+    alerts = episodes.assign(source="anomaly", raised_at=episodes["start_ts"])
+    districts, sensors = len(data["districts"]), len(nodes)
+    report = evaluate.score(alerts, events, "medium", start, end, districts, sensors)
+    return report, districts, sensors, 0, time.perf_counter() - t0
+
+
+def _row(network, seed, report, districts, sensors, ticks, t_detect, t_sim, t_load) -> dict:
     ev, result = report["events"], report["result"]
 
     def within(kind: str, hours: float) -> str:
@@ -168,6 +227,9 @@ def main() -> int:
     parser.add_argument("--replay-from-day", type=int, default=None)
     parser.add_argument("--budget-min", type=float, default=90.0)
     parser.add_argument(
+        "--in-memory", action="store_true", help="the decide step on the files, no import or database (batch figures)"
+    )
+    parser.add_argument(
         "--logger-density", type=float, default=0.05, help="share of junctions with a pressure logger (default 0.05)"
     )
     args = parser.parse_args()
@@ -179,7 +241,16 @@ def main() -> int:
             if time.perf_counter() - began > args.budget_min * 60:
                 skipped.append(f"{network}/{seed}")
                 continue
-            row = one(network, seed, args.days, args.interval, args.replay_from_day, args.start, args.logger_density)
+            row = one(
+                network,
+                seed,
+                args.days,
+                args.interval,
+                args.replay_from_day,
+                args.start,
+                args.logger_density,
+                args.in_memory,
+            )
             rows.append(row)
             print(_line(row), flush=True)
             print(f"    false alerts by type: {row['false_by_type']}", flush=True)

@@ -107,6 +107,7 @@ def evaluate_network(name: str, seeds: list[int]) -> list[dict]:
             )
             top3 = [x["id"] for x in by_logger.ranked[:3]] if by_logger else []
             along = ls.pipe_distances(model, junction)
+            nearest_pipe = min(loggers, key=lambda j: along.get(j, float("inf")))
             top = by_model.ranked[0]["id"] if by_model else None
             random_j = junctions[int(r.integers(len(junctions)))]
             out.append(
@@ -121,6 +122,8 @@ def evaluate_network(name: str, seeds: list[int]) -> list[dict]:
                     "nearest_logger": nearest,
                     "top3": top3,
                     "nearest_in_top3": nearest in top3,
+                    "nearest_along_pipes": nearest_pipe,
+                    "nearest_along_pipes_in_top3": nearest_pipe in top3,
                     "confidence_loggers": round(by_logger.confidence, 3) if by_logger else None,
                     "model_top": top,
                     "model_pipe_m": round(along.get(top, float("nan")), 1) if top else None,
@@ -157,8 +160,16 @@ def summary(rows: list[dict]) -> None:
         sel = [r for r in rows if r["kind"] == kind]
         d = np.array([r["model_pipe_m"] for r in sel], dtype=float)
         print(
-            f"{kind:13} leaks {len(sel)}: top-3 {pct([r['nearest_in_top3'] for r in sel])}, model<=300m {pct(d <= 300)}"
+            f"{kind:13} leaks {len(sel)}: top-3 {pct([r['nearest_in_top3'] for r in sel])}"
+            f" (nearest along pipes {pct([r['nearest_along_pipes_in_top3'] for r in sel])}),"
+            f" model<=300m {pct(d <= 300)}"
         )
+    hit = [r["confidence_loggers"] for r in rows if r["nearest_in_top3"]]
+    miss = [r["confidence_loggers"] for r in rows if not r["nearest_in_top3"]]
+    print(
+        f"data-driven confidence: mean {np.mean(hit):.2f} when the top 3 holds the nearest logger,"
+        f" {np.mean(miss):.2f} when not"
+    )
     d = np.array([r["model_pipe_m"] for r in rows], dtype=float)
     edges = [0, 1, 150, 300, 600, 1000, 2000, np.inf]
     hist = np.histogram(d, bins=edges)[0]
@@ -183,11 +194,16 @@ def main() -> int:
         "--modes-first", action="store_true", help="the loggers' usual modes before the model's nuisance terms"
     )
     parser.add_argument("--modes", type=int, default=loc.MODES, help="usual modes projected out (default %(default)s)")
+    parser.add_argument("--logger-modes", type=int, default=loc.LOGGER_MODES, help="data-driven: usual modes out")
     args = parser.parse_args()
+    loc.LOGGER_MODES = args.logger_modes
     loc.STEP_TYPES = tuple(args.step_types)
     loc.MODEL_TERMS_FIRST = not args.modes_first
     loc.MODES = args.modes
-    print(f"step types {loc.STEP_TYPES}, model terms first {loc.MODEL_TERMS_FIRST}, modes {loc.MODES}")
+    print(
+        f"step types {loc.STEP_TYPES}, model terms first {loc.MODEL_TERMS_FIRST}, modes {loc.MODES},"
+        f" logger modes {loc.LOGGER_MODES}"
+    )
     rows = []
     began = time.perf_counter()
     for name in args.networks:

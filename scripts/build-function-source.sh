@@ -2,9 +2,10 @@
 # Build the Cloud Functions source archive Terraform uploads (var.function_source_archive):
 #   main.py (functions/main.py at the archive root, as the Python runtime expects), the
 #   abbanoa package, sql/ migrations and requirements.txt: the runtime requirements
-#   (requirements.txt) and every package they pull in, each pinned to the version
-#   constraints.txt resolved. No test, lint or fuzzing tool (requirements-dev.txt) and
-#   nothing else of constraints.txt goes in (tests/infra checks it).
+#   (requirements.txt) but the dashboard's (streamlit, plotly: no function imports
+#   them), and every package they pull in, each pinned to
+#   the version constraints.txt resolved. No test, lint or fuzzing tool
+#   (requirements-dev.txt) and nothing else of constraints.txt goes in (tests/infra).
 # Usage: scripts/build-function-source.sh [OUT]   (default dist/functions-source.zip)
 # Needs the development environment (`make install`): the dependency closure is read from
 # the installed packages' metadata. Deterministic (sorted entries, fixed timestamps): the
@@ -18,6 +19,7 @@ mkdir -p "$(dirname "$OUT")"
 "$PYTHON" - "$OUT" <<'PY'
 import importlib.metadata as md
 import pathlib
+import re
 import sys
 import zipfile
 
@@ -36,11 +38,20 @@ for line in pathlib.Path("constraints.txt").read_text().splitlines():
     if "==" in line and not line.startswith("#"):
         name, version = line.split("==", 1)
         pins[canonicalize_name(name)] = version.strip()
+# the dashboard's stack: no function imports it (checked below)
+NOT_IN_FUNCTIONS = {"streamlit": "streamlit", "plotly": "plotly"}
+imported = set()
+for name, path in files.items():
+    if name.endswith(".py"):
+        imported |= set(re.findall(r"^\s*(?:import|from)\s+([A-Za-z_]\w*)", path.read_text(), re.M))
+if clash := sorted(m for m in NOT_IN_FUNCTIONS.values() if m in imported):
+    sys.exit(f"the function source imports {', '.join(clash)}: drop it from NOT_IN_FUNCTIONS")
 top = [
     Requirement(line.split("#", 1)[0].strip())
     for line in pathlib.Path("requirements.txt").read_text().splitlines()
     if line.strip() and not line.lstrip().startswith(("#", "-"))
 ]
+top = [r for r in top if canonicalize_name(r.name) not in NOT_IN_FUNCTIONS]
 # the runtime closure: the requirements, then what each installed package requires (markers
 # evaluated for this interpreter, the functions' python311 on Linux; extras as requested)
 closure, todo = {}, [(r, frozenset(r.extras)) for r in top]
@@ -50,7 +61,11 @@ while todo:
     if name in closure and extras <= closure[name]:
         continue
     closure[name] = closure.get(name, frozenset()) | extras
-    for dep in md.requires(req.name) or []:
+    try:
+        requires = md.requires(req.name) or []
+    except md.PackageNotFoundError:
+        sys.exit(f"{req.name} is not installed here: run `make install` first (the closure is read from it)")
+    for dep in requires:
         dep = Requirement(dep)
         envs = [{"extra": e} for e in closure[name]] or [{"extra": ""}]
         if dep.marker is None or any(dep.marker.evaluate(env) for env in envs):

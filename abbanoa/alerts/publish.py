@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from abbanoa.repository.anomalies import live_event
 from abbanoa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -103,21 +104,6 @@ def publish_pending(engine: sa.Engine, settings: Settings, now: dt.datetime | No
 def live_channel(settings: Settings, tenant_id: str) -> str:
     """The Redis pub/sub channel of a tenant's live events (under the key prefix)."""
     return f"{settings.redis_key_prefix}live:{tenant_id}"
-
-
-def live_event(row) -> dict[str, Any]:
-    payload = row["payload"] if isinstance(row["payload"], dict) else json.loads(row["payload"])
-    return {
-        "alert_id": row["alert_id"],
-        "type": row["alert_type"],
-        "severity": row["severity"],
-        "escalation": bool(payload.get("escalation")),
-        "anomaly_id": payload.get("anomaly_id"),
-        "node_id": payload.get("node_id"),
-        "district_id": payload.get("district_id"),
-        "metric": payload.get("metric"),
-        "start_ts": payload.get("start_ts"),
-    }
 
 
 def push_live(settings: Settings, tenant_id: str, event: dict[str, Any]) -> bool:

@@ -45,6 +45,9 @@ class DetectorConfig:
     step_z: float = 4.0
     step_level_z: float = 1.5  # the new level, in the hour's own spreads beyond its expected value
     step_metrics: tuple[str, ...] = ("flow_rate", "pressure")
+    # moved by pumps and valves: baseline and spike tests only where they are a step metric
+    # (the job's district balance), not on each meter or tank
+    pump_driven_metrics: tuple[str, ...] = ("flow_rate", "level")
     # minimum night flow
     night_start_hour: int = 2
     night_end_hour: int = 4
@@ -77,7 +80,7 @@ class DetectorConfig:
 
 def sensitivity_frame(keys: pd.DataFrame, config: DetectorConfig, thresholds: pd.DataFrame | None) -> pd.Series:
     """Sensitivity for each row of `keys` (node_id, metric): node value, else metric default."""
-    metric_default = keys["metric"].map(lambda m: config.sensitivity(m)).astype(float)
+    metric_default = keys["metric"].map({m: config.sensitivity(m) for m in keys["metric"].unique()}).astype(float)
     if thresholds is None or thresholds.empty or "sensitivity" not in thresholds:
         return metric_default.set_axis(keys.index)
     node = keys[["node_id", "metric"]].merge(

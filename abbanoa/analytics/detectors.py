@@ -7,6 +7,8 @@ Scores are in robust standard deviations unless said otherwise; a point is flagg
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -216,6 +218,15 @@ def stuck_value(readings: pd.DataFrame, config: DetectorConfig, thresholds=None)
     )
 
 
+def _side_median(grouped, side: int, direction: int) -> np.ndarray:
+    """Median of the `side` values before (direction 1) or after (-1) each one in its group,
+    as many as there are; NaN for none. A matrix of shifts: vectorised over every series."""
+    lags = np.column_stack([grouped.shift(direction * i).to_numpy(dtype=float) for i in range(1, side + 1)])
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        return np.nanmedian(lags, axis=1)
+
+
 def spike(readings: pd.DataFrame, config: DetectorConfig, thresholds=None) -> pd.DataFrame:
     """A reading far from its neighbours on both sides, in the same direction: far from the
     median of the `spike_window // 2` readings before it and from that of the ones after.
@@ -227,8 +238,7 @@ def spike(readings: pd.DataFrame, config: DetectorConfig, thresholds=None) -> pd
     keys = [frame["node_id"], frame["metric"]]
     side = max(config.spike_window // 2, 1)
     grouped = frame["value"].groupby(keys, sort=False)
-    before = grouped.transform(lambda v: v.shift(1).rolling(side, min_periods=1).median()).to_numpy()
-    after = grouped.transform(lambda v: v[::-1].shift(1).rolling(side, min_periods=1).median()[::-1]).to_numpy()
+    before, after = _side_median(grouped, side, 1), _side_median(grouped, side, -1)
     roll = grouped.rolling(config.spike_window, center=True, min_periods=3)
     med = roll.median().reset_index(level=[0, 1], drop=True).sort_index().to_numpy()
     resid = frame["value"] - med
@@ -333,6 +343,17 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _balance_only(frame: pd.DataFrame, config: DetectorConfig) -> pd.DataFrame:
+    """Leave out the series pumps and valves move (a single meter's flow, a tank's level)
+    unless their metric is a step metric here (a district's balance): a meter on a pump
+    link reads zero or full flow as the tank-level controls decide, whatever the hour, so
+    its hour-of-week baseline and its one-reading jumps say nothing about leaks (on a
+    simulated Net1, 16 of 24 false alerts in four weeks were such a meter's baseline
+    deviations, 3 its spikes)."""
+    skip = [m for m in config.pump_driven_metrics if m not in config.step_metrics]
+    return frame[~frame["metric"].isin(skip)] if skip else frame
+
+
 def detect_readings(
     readings: pd.DataFrame,
     config: DetectorConfig | None = None,
@@ -365,7 +386,7 @@ def detect_readings(
                 basis = pd.concat([past, frame], ignore_index=True)
             expected = expected_hourly(basis, config)
         if "baseline" in wanted:
-            found.append(baseline_deviation(expected, config, thresholds))
+            found.append(baseline_deviation(_balance_only(expected, config), config, thresholds))
         if "sudden" in wanted:
             found.append(sudden_change(with_expected(frame, expected), config, thresholds))
     if "range" in wanted:
@@ -373,7 +394,7 @@ def detect_readings(
     if "stuck" in wanted:
         found.append(stuck_value(frame, config, thresholds))
     if "spike" in wanted:
-        found.append(spike(frame, config, thresholds))
+        found.append(spike(_balance_only(frame, config), config, thresholds))
     if "gap" in wanted:
         found.append(sensor_gap(frame, config, now, intervals))
     if "totalizer" in wanted:

@@ -207,7 +207,8 @@ def batch_alerts(settings, start, end):
     import sqlalchemy as sa
 
     from abbanoa.analytics.config import DetectorConfig
-    from abbanoa.jobs.anomaly_detection import decide, gather
+    from abbanoa.analytics.detection import decide
+    from abbanoa.jobs.anomaly_detection import gather
     from abbanoa.stores import postgres
 
     config = DetectorConfig.from_settings(settings)

@@ -73,6 +73,14 @@ def detect_kind(path: Path) -> str:
         raise AbbanoaError(f"{path}: no such file")
     if not path.is_file():
         raise AbbanoaError(f"{path}: not a file")
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    if not head.strip():
+        raise AbbanoaError(f"{path}: the file is empty (a header line is expected)")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise AbbanoaError(f"{path}: the file is UTF-16 text; save it as UTF-8 and import it again")
+    if b"\x00" in head.split(b"\n", 1)[0]:
+        raise AbbanoaError(f"{path}: not a text file (NUL bytes in its first line); nothing imported")
     first = _first_line(path)
     kind = kind_of_header(first)
     if kind is None:

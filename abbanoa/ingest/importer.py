@@ -316,25 +316,34 @@ class _Import:
         encoding = _encoding_of(path, header_lines=2)
         with path.open(encoding=encoding, newline="") as handle:
             names = handle.readline().lstrip("\ufeff").rstrip("\r\n").split(";")
-            units = handle.readline().rstrip("\r\n").split(";")
-        columns = selargius.parse_header(names, units)
+            second = handle.readline().rstrip("\r\n").split(";")
+        header = ("DATA", "ORA", *(f"c{i}" for i in range(2, len(names))))
+        if not selargius.has_units_row(second):
+            # without its units row a report's values cannot be placed: every line is
+            # quarantined, none is taken for units and none is lost
+            return self._selargius_refused(path, header, encoding, summary, quarantine, bar)
+        columns = selargius.parse_header(names, second)
         rows = selargius.registry_rows(columns)
         for kind in (formats.DISTRICTS, formats.NODES, formats.DISTRICT_METERS):
             # the report names its nodes: register the ones not known yet, keep the rest
             parsed = registry.Parsed(rows=[{**r, "_line": (0, "")} for r in rows[kind]])
             self._apply_registry(kind, parsed, FileSummary(path="", kind=kind), only_missing=True)
         self._known = None  # the report's nodes are known now
-        header = ("DATA", "ORA", *(f"c{i}" for i in range(2, len(names))))
+        chunks = lambda: iter_chunks(  # noqa: E731 - read twice: once to judge the number format
+            path, header, delimiter=";", header_lines=2, chunk_rows=self.chunk_rows, encoding=encoding
+        )
+        convention = selargius.DecimalConvention()
+        for chunk in chunks():
+            for name in header[2:]:
+                convention.see(chunk.frame[name])
         clock = selargius.LocalClock(self.settings.timezone)
         stage = Staging(self.warehouse, "readings")
         try:
-            for chunk in iter_chunks(
-                path, header, delimiter=";", header_lines=2, chunk_rows=self.chunk_rows, encoding=encoding
-            ):
+            for chunk in chunks():
                 summary.rows_read += len(chunk.frame) + len(chunk.malformed)
                 self._malformed(chunk.malformed, summary, quarantine)
                 if not chunk.frame.empty:
-                    readings, rejected, empty = selargius.explode(chunk.with_raw(), columns, clock)
+                    readings, rejected, empty = selargius.explode(chunk.with_raw(), columns, clock, convention)
                     summary.empty_cells += empty
                     summary.quarantined.update(rejected["reason"].tolist())
                     quarantine.add(rejected)
@@ -343,6 +352,19 @@ class _Import:
             self._merge(stage, summary)
         finally:
             stage.drop()
+
+    def _selargius_refused(self, path, header, encoding, summary, quarantine, bar) -> None:
+        for chunk in iter_chunks(
+            path, header, delimiter=";", header_lines=1, chunk_rows=self.chunk_rows, encoding=encoding
+        ):
+            summary.rows_read += len(chunk.frame) + len(chunk.malformed)
+            self._malformed(chunk.malformed, summary, quarantine)
+            refused = chunk.with_raw()[["line_no", "raw"]]
+            refused["reason"] = selargius.AMBIGUOUS_FORMAT
+            refused["detail"] = "the report has no units row (line 2 is data): its values' units are unknown"
+            summary.quarantined.update(refused["reason"].tolist())
+            quarantine.add(refused)
+            bar.update(chunk.bytes_read)
 
 
 def _who() -> str:

@@ -22,6 +22,63 @@ import pandas as pd
 from abbanoa.ingest.validation import NONEXISTENT_LOCAL_TIME, UNPARSEABLE_TIME
 from abbanoa.metrics import UNIT_CONVERSIONS, normalise_unit
 
+# a cell or a file whose number format cannot be read without guessing (quarantine reason)
+AMBIGUOUS_FORMAT = "ambiguous_format"
+_DATE = re.compile(r"^\s*\d{1,2}/\d{1,2}/\d{4}\s*$")
+# '.' used as a thousands separator: 1.234 / 1.234.614 / -12.345,6
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$")
+_COMMA_GROUPS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+$")
+_KNOWN_UNITS = {u for units in UNIT_CONVERSIONS.values() for u in units if u}
+
+
+def has_units_row(second_line: list[str]) -> bool:
+    """The report's second row is its units (DATA and ORA empty, units in the rest); a
+    report exported without it starts its data there (DD/MM/YYYY in the DATA column)."""
+    if not second_line or _DATE.match(second_line[0] or ""):
+        return False
+    cells = [c.strip() for c in second_line[2:] if c.strip()]
+    return bool(cells) and all(normalise_unit(c) in _KNOWN_UNITS for c in cells)
+
+
+@dataclass
+class DecimalConvention:
+    """How a report writes its numbers, judged on the whole file (not per cell):
+    `comma` (the utility's export: 1.234,5), `dot` (1234.5), `mixed` (evidence of both),
+    or `unknown` (only integers and 3-digit '.' groups: 1.234 could be either)."""
+
+    comma: bool = False  # a ',' seen
+    dot_decimal: bool = False  # a '.' that is not a thousands group (30.50, 1.5)
+
+    def see(self, cells: pd.Series) -> None:
+        text = cells.astype(str).str.strip()
+        text = text[text != ""]
+        self.comma = self.comma or bool(text.str.contains(",", regex=False).any())
+        dotted = text[text.str.contains(".", regex=False)]
+        self.dot_decimal = self.dot_decimal or bool((~dotted.str.match(_THOUSANDS)).any())
+
+    @property
+    def kind(self) -> str:
+        if self.comma and self.dot_decimal:
+            return "mixed"
+        return "comma" if self.comma else "dot" if self.dot_decimal else "unknown"
+
+    def parse(self, cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+        """(numbers as text in '.'-decimal form, mask of cells that cannot be read without guessing)."""
+        kind = self.kind
+        has_dot = cells.str.contains(".", regex=False)
+        has_comma = cells.str.contains(",", regex=False)
+        if kind == "comma":
+            ambiguous = has_dot & ~cells.str.match(_THOUSANDS)
+            return cells.str.replace(".", "", regex=False).str.replace(",", ".", regex=False), ambiguous
+        if kind == "dot":
+            return cells, has_comma
+        if kind == "mixed":  # only a decimal comma that cannot be a thousands group is read
+            ambiguous = has_dot | (has_comma & cells.str.match(_COMMA_GROUPS))
+            return cells.str.replace(",", ".", regex=False), ambiguous
+        # unknown: only integers and 3-digit '.' groups: 1.234 is not guessed
+        return cells, has_dot | has_comma
+
+
 DISTRICT_ID = "selargius"
 DISTRICT_NAME = "Selargius"
 
@@ -172,9 +229,12 @@ class LocalClock:
         return local.dt.tz_convert("UTC"), unparseable, nonexistent
 
 
-def explode(chunk: pd.DataFrame, columns: list[Column], clock: LocalClock) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+def explode(
+    chunk: pd.DataFrame, columns: list[Column], clock: LocalClock, convention: DecimalConvention | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """A chunk of report rows (DATA, ORA, c2.., line_no, raw) -> (readings in the
-    readings-file shape + part, rejected lines, empty cells)."""
+    readings-file shape + part, rejected lines and cells, empty cells)."""
+    convention = convention or DecimalConvention(comma=True)
     ts, unparseable, nonexistent = clock.to_utc(chunk["DATA"], chunk["ORA"])
     bad = unparseable | nonexistent
     rejected = chunk.loc[bad, ["line_no", "raw"]].copy()
@@ -199,6 +259,7 @@ def explode(chunk: pd.DataFrame, columns: list[Column], clock: LocalClock) -> tu
         + "Z"
     )
     pieces = []
+    refused = [rejected]
     empty = 0
     for index, column in enumerate(columns, start=2):
         cells = good[f"c{index}"].astype(str).str.strip()
@@ -206,8 +267,21 @@ def explode(chunk: pd.DataFrame, columns: list[Column], clock: LocalClock) -> tu
         empty += int((~present).sum())
         if not present.any():
             continue
-        # decimal comma, '.' thousands separator: "1.234,5" -> "1234.5"
-        values = cells[present].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        values, ambiguous = convention.parse(cells[present])
+        if ambiguous.any():
+            bad_cells = good.loc[present].loc[ambiguous, ["line_no", "raw"]].copy()
+            bad_cells["reason"] = AMBIGUOUS_FORMAT
+            bad_cells["detail"] = [
+                f"{column.label}: {v!r} cannot be read without guessing in a report whose numbers are "
+                f"{convention.kind} (decimal comma 1.234,5 expected)"
+                for v in cells[present][ambiguous]
+            ]
+            bad_cells["part"] = column.label
+            refused.append(bad_cells)
+            present = present & ~present.index.isin(ambiguous[ambiguous].index)
+            values = values[~ambiguous]
+            if not present.any():
+                continue
         pieces.append(
             pd.DataFrame(
                 {
@@ -227,4 +301,4 @@ def explode(chunk: pd.DataFrame, columns: list[Column], clock: LocalClock) -> tu
         if pieces
         else pd.DataFrame(columns=["timestamp", "node_id", "metric", "value", "unit", "line_no", "raw", "part"])
     )
-    return readings, rejected.reset_index(drop=True), empty
+    return readings, pd.concat(refused, ignore_index=True), empty

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 WINDOW_H = 6.0
 RAW_LOOKBACK_H = 6.0  # before the window: the step detector's 3.5 h, the spike MAD's 49 readings
 STORED_MAX_DAYS = 3  # a raw window over more local days (a backfill) learns its baselines from scratch
-SHARD_NODES = 100  # the baseline step learns this many nodes' series at a time (bounded memory)
+SHARD_NODES = 25  # the baseline step learns this many nodes' series at a time (bounded memory)
 
 __all__ = ["decide", "gather", "gather_tick", "refresh_baselines", "run"]
 

@@ -1,7 +1,8 @@
 """Demand forecast (daily): 7-day hourly forecasts with 90% intervals per district inflow
 (series `dma:<id>`, metric flow_rate, l/s) and per district flow meter; stored, cached
 under cache:forecast:{node_id}:{metric}; earlier forecasts whose week has passed scored
-against what happened (MAE, MAPE, coverage) into forecast_accuracy."""
+against what happened (MAE, MAPE, coverage) into forecast_accuracy. The local model learns
+from FORECAST_HISTORY_DAYS of hourly rollups (readings_1h: one row per meter and hour)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from abbanoa.analytics import forecast, forecast_bqml, water_balance
-from abbanoa.jobs import district_flows
 from abbanoa.jobs.base import JobContext, JobOutcome
+from abbanoa.repository import district_flows
 from abbanoa.stores.cache import FORECAST
 
-TRAIN_DAYS = 28
 CACHE_TTL_S = 26 * 3600  # a daily job: the key outlives the gap between runs
 
 
@@ -70,8 +70,8 @@ def run(ctx: JobContext) -> JobOutcome:
         return run_bqml(ctx)
     generated = ctx.now.replace(minute=0, second=0, microsecond=0)
     with ctx.engine.connect() as conn:
-        history = gather_history(conn, generated - dt.timedelta(days=TRAIN_DAYS), generated)
-    result = forecast.forecast(history)
+        history = gather_history(conn, generated - dt.timedelta(days=ctx.settings.forecast_history_days), generated)
+    result = forecast.forecast(history, tz=ctx.settings.timezone)
     rows = forecast_rows(result, forecast.MODEL, generated)
     with ctx.engine.begin() as conn:
         store(conn, rows)

@@ -16,7 +16,7 @@ from abbanoa import faults, migrations
 from abbanoa.jobs import cache_refresh, loading, realtime_sync, registry_sync
 from abbanoa.jobs.base import JobContext, JobOutcome
 from abbanoa.jobs.realtime_sync import WATERMARK as REALTIME_WATERMARK
-from abbanoa.repository import sync_state
+from abbanoa.repository import readings_upsert, sync_state
 from abbanoa.stores.bigquery import param
 
 WATERMARK = "etl_init"
@@ -59,7 +59,7 @@ def run(ctx: JobContext) -> JobOutcome:
             [param("a", "TIMESTAMP", day), param("b", "TIMESTAMP", day + DAY), param("now", "TIMESTAMP", ctx.now)],
         )
         with ctx.engine.begin() as conn:
-            rows += loading.upsert(conn, frame, ctx.settings.timezone, ctx.settings.partitions_ahead_days)
+            rows += readings_upsert.upsert(conn, frame, ctx.settings.timezone, ctx.settings.partitions_ahead_days)
             sync_state.set_watermark(conn, WATERMARK, day + DAY)
             faults.stage("etl_init:day_before_commit")
         faults.stage("etl_init:day_committed")

@@ -23,8 +23,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from abbanoa.analytics import water_balance
-from abbanoa.jobs import district_flows
 from abbanoa.jobs.base import JobContext, JobOutcome
+from abbanoa.repository import district_flows
 from abbanoa.stores.cache import EFFICIENCY_SUMMARY
 
 SUMMARY_TTL_S = 3600

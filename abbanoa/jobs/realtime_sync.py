@@ -23,7 +23,7 @@ import datetime as dt
 from abbanoa import faults
 from abbanoa.jobs import latest, loading, registry_sync
 from abbanoa.jobs.base import JobContext, JobOutcome
-from abbanoa.repository import sync_state
+from abbanoa.repository import readings_upsert, sync_state
 from abbanoa.stores.bigquery import param
 
 WATERMARK = "realtime_sync"
@@ -104,7 +104,9 @@ def run(ctx: JobContext) -> JobOutcome:
         for source in pages:
             for frame in source:
                 fetched += len(frame)
-                changed += loading.upsert(conn, frame, ctx.settings.timezone, ctx.settings.partitions_ahead_days)
+                changed += readings_upsert.upsert(
+                    conn, frame, ctx.settings.timezone, ctx.settings.partitions_ahead_days
+                )
                 nodes.update(frame["node_id"])
                 newest = frame["ingested_at"].max().to_pydatetime()
                 after = max(after, newest) if after else newest

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from abbanoa.jobs import rollups
 from abbanoa.jobs.base import JobContext, JobOutcome
-from abbanoa.repository import retention
+from abbanoa.repository import retention, rollups
 
 ROLLUP_TABLES = retention.ROLLUP_TABLES
 

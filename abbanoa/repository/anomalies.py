@@ -5,6 +5,7 @@ condition cleared, leak estimates: rules in abbanoa.analytics.incidents)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -216,11 +217,25 @@ def apply_workflow(conn: sa.Connection, now: dt.datetime) -> dict[str, int]:
     return {"auto_resolved": len(closures), "estimated": len(estimates)}
 
 
+def live_event(row) -> dict[str, Any]:
+    """An alert row as the live stream carries it (pushed on Redis, replayed from here)."""
+    payload = row["payload"] if isinstance(row["payload"], dict) else json.loads(row["payload"])
+    return {
+        "alert_id": row["alert_id"],
+        "type": row["alert_type"],
+        "severity": row["severity"],
+        "escalation": bool(payload.get("escalation")),
+        "anomaly_id": payload.get("anomaly_id"),
+        "node_id": payload.get("node_id"),
+        "district_id": payload.get("district_id"),
+        "metric": payload.get("metric"),
+        "start_ts": payload.get("start_ts"),
+    }
+
+
 def alerts_since(conn: sa.Connection, tenant_id: str, after_id: int = 0, limit: int = 50) -> list[dict[str, Any]]:
     """The tenant's published alerts newer than `after_id`, oldest first (the live stream's
-    replay and the dashboard's banner), in the shape of alerts.publish.live_event."""
-    from abbanoa.alerts.publish import live_event
-
+    replay and the dashboard's banner), in the shape of `live_event`."""
     rows = (
         conn.execute(
             sa.text(

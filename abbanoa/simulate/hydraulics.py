@@ -8,6 +8,7 @@ delivers them under pressure-driven demand and they stay separable in the result
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -265,7 +266,8 @@ def run_hydraulics(
     else:
         blocks = n_steps
         _configure(network, n_steps, step_s, start, area_patterns, leaks, times, episodes, timezone)
-    with tempfile.TemporaryDirectory(prefix="abbanoa-sim-") as tmp:
+    # EPANET writes its scratch files (enXXXXXX) into the working directory: run inside tmp
+    with tempfile.TemporaryDirectory(prefix="abbanoa-sim-") as tmp, contextlib.chdir(tmp):
         sim = wntr.sim.EpanetSimulator(network.wn)
         results = sim.run_sim(file_prefix=os.path.join(tmp, "run"))
     node, link = results.node, results.link

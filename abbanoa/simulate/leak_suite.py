@@ -12,6 +12,7 @@ exact).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import tempfile
@@ -156,7 +157,8 @@ def simulate_leak(
         coordinates=host.coordinates,
     )
     wn.add_pipe("leak-pipe", junction, "leak-node", length=1.0, diameter=0.3, roughness=130)
-    with tempfile.TemporaryDirectory(prefix="abbanoa-leak-") as tmp:
+    # EPANET writes its scratch files (enXXXXXX) into the working directory: run inside tmp
+    with tempfile.TemporaryDirectory(prefix="abbanoa-leak-") as tmp, contextlib.chdir(tmp):
         results = wntr.sim.EpanetSimulator(wn).run_sim(file_prefix=os.path.join(tmp, "run"))
     p = results.node["pressure"][loggers].iloc[:n].to_numpy() * BAR_PER_M
     p = np.round(p + rng.normal(0.0, LOGGER_NOISE_BAR, p.shape), 3)

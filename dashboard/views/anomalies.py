@@ -114,6 +114,7 @@ def detail(anomaly_id: int, a: dict) -> None:
     if a.get("resolution"):
         lines.append(f"resolution: {a['resolution']}")
     st.markdown("  \n".join(lines))
+    localisation(a.get("localisation"))
     if a.get("node_id") and isinstance(a.get("metric"), str):
         t0, t1 = _ts(a["start_ts"]), _ts(a.get("end_ts") or a["start_ts"])
         lo, hi = t0 - dt.timedelta(hours=12), t1 + dt.timedelta(hours=12)
@@ -138,6 +139,28 @@ def detail(anomaly_id: int, a: dict) -> None:
                 hide_index=True,
                 width="stretch",
             )  # fmt: skip
+
+
+def localisation(results) -> None:
+    """Where is the leak (issue 20): each method's ranked places, confidence and area."""
+    if not isinstance(results, list) or not results:
+        return
+    from dashboard.localisation_figures import METHOD_LABELS, area_map, ranked_table
+
+    with st.expander("Where is the leak", expanded=True):
+        cols = st.columns(len(results))
+        for col, result in zip(cols, results, strict=True):
+            col.markdown(
+                f"**{METHOD_LABELS.get(result['method'], result['method'])}** · confidence "
+                f"{present.number(result.get('confidence'), '', 2)}"
+                + (f" · radius {present.number(result.get('radius_m'), 'm', 0)}" if result.get("radius_m") else "")
+            )
+            col.dataframe(ranked_table(result), hide_index=True, width="stretch")
+            if result.get("pipes"):
+                col.caption("pipes at the top junction: " + ", ".join(result["pipes"]))
+        fig = area_map(results)
+        if fig is not None:
+            st.plotly_chart(fig, width="stretch")
 
 
 def actions(anomaly_id: int, a: dict) -> None:

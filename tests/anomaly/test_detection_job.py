@@ -6,8 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
-from abbanoa.jobs import anomaly_detection, rollups
+from abbanoa.jobs import anomaly_detection
 from abbanoa.jobs.base import JobContext
+from abbanoa.repository import rollups
 from abbanoa.stores import postgres
 from tests.anomaly.series import daily_cycle
 

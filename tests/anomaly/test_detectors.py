@@ -3,6 +3,7 @@ including the weeks of both daylight-saving changes."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -103,6 +104,26 @@ def test_rising_night_flow_found_during_the_night_is_not_dated_after_the_run():
     earlier = flags[flags["ts"] < pd.Timestamp("2026-04-02 23:00", tz="UTC")]
     assert not earlier.empty
     assert (earlier["end_ts"].dt.tz_convert("Europe/Rome").dt.strftime("%H:%M") == "03:45").all()
+
+
+def test_a_pump_driven_meter_raises_nothing_its_districts_balance_is_judged_instead():
+    from dataclasses import replace
+
+    # given a meter on a pump link (0 or 30 l/s as a tank's level decides, at no fixed hour)
+    readings = daily_cycle("2026-03-02", "2026-03-23")
+    rng = np.random.default_rng(3)
+    ts = readings["ts"].drop_duplicates().sort_values().reset_index(drop=True)
+    on = pd.Series(np.repeat(rng.random(len(ts) // 8 + 1) < 0.5, 8)[: len(ts)], index=ts)
+    flow = series(readings, "fm1", "flow_rate")
+    readings.loc[flow, "value"] = np.where(on.loc[readings.loc[flow, "ts"]].to_numpy(), 30.0, 0.0)
+    # when the job's per-node detectors run (steps on pressure only, as the job does)
+    node = replace(DetectorConfig(), step_metrics=("pressure",))
+    flags = d.detect_readings(readings, node, detectors=("baseline", "sudden", "spike"))
+    # then the meter's switching is no anomaly
+    assert not (flags["node_id"] == "fm1").any()
+    # while the same series as a district balance (flow a step metric) is still judged
+    balance = d.detect_readings(readings[flow], DetectorConfig(), detectors=("baseline", "spike"))
+    assert not balance.empty
 
 
 def test_out_of_physical_range_and_node_threshold_breach():

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 
 from abbanoa.__main__ import main
 from abbanoa.errors import AbbanoaError
-from abbanoa.jobs import loading
 from abbanoa.jobs.cli import parse_instant, ticks
 from abbanoa.jobs.runner import run_job
+from abbanoa.repository import readings_upsert
 from tests.anomaly.series import daily_cycle
 
 T0 = pd.Timestamp("2026-04-02 10:00", tz="UTC")
@@ -89,7 +89,7 @@ def test_run_job_as_of_runs_with_that_clock(db, settings, pubsub_project, capsys
     frame = frame[(frame["node_id"] == "PL2")]
     with db.begin() as conn:
         _registry(conn)
-        loading.upsert(conn, frame, "Europe/Rome", 0)
+        readings_upsert.upsert(conn, frame, "Europe/Rome", 0)
     # when the data-quality job runs as of the next morning at 06:00 local
     assert main(["run-job", "data_quality", "--as-of", "2026-04-03T06:00:00+02:00"]) == 0
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -111,12 +111,12 @@ def test_a_replay_of_the_ticks_stores_what_the_live_ticks_stored(db, settings, p
     moments = ticks("*/15 * * * *", "Europe/Rome", T0.to_pydatetime(), (T0 + pd.Timedelta(hours=HOURS)).to_pydatetime())
     with db.begin() as conn:
         _registry(conn)
-        loading.upsert(conn, frame[frame["ts"] <= T0], "Europe/Rome", 0)
+        readings_upsert.upsert(conn, frame[frame["ts"] <= T0], "Europe/Rome", 0)
     previous = T0
     for moment in moments:
         with db.begin() as conn:
             arriving = frame[(frame["ts"] > previous) & (frame["ts"] <= moment)]
-            loading.upsert(conn, arriving, "Europe/Rome", 0)
+            readings_upsert.upsert(conn, arriving, "Europe/Rome", 0)
         assert run_job("anomaly_detection", settings, trigger="scheduler", now=moment).status == "succeeded"
         previous = pd.Timestamp(moment)
     with db.connect() as conn:
@@ -127,7 +127,7 @@ def test_a_replay_of_the_ticks_stores_what_the_live_ticks_stored(db, settings, p
             "TRUNCATE anomalies, alerts, alert_deliveries, job_runs, readings, latest_readings,"
             " readings_5m, readings_1h, readings_1d RESTART IDENTITY CASCADE"
         )
-        loading.upsert(conn, frame, "Europe/Rome", 0)
+        readings_upsert.upsert(conn, frame, "Europe/Rome", 0)
     end = (T0 + pd.Timedelta(hours=HOURS)).isoformat()
     assert main(["run-job", "anomaly_detection", "--from", T0.isoformat(), "--as-of", end]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from abbanoa.analytics import baseline
 from abbanoa.analytics import detectors as d
 from abbanoa.analytics.config import DetectorConfig
-from abbanoa.jobs import anomaly_detection, rollups
+from abbanoa.jobs import anomaly_detection
 from abbanoa.jobs.base import JobContext
+from abbanoa.repository import rollups
 from abbanoa.stores import postgres
 from tests.anomaly.series import daily_cycle
 

@@ -11,9 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from abbanoa.analytics import forecast, forecast_bqml
-from abbanoa.jobs import loading
 from abbanoa.jobs.runner import run_job
-from abbanoa.repository import network
+from abbanoa.repository import network, readings_upsert
 
 
 def demand(weeks: int, seed: int = 3) -> pd.DataFrame:
@@ -82,7 +81,7 @@ def test_forecast_job_stores_caches_and_later_scores_its_forecasts(db, settings,
                 "ingested_at": data["ts"],
             }
         )
-        loading.upsert(conn, rows, "Europe/Rome", 0)
+        readings_upsert.upsert(conn, rows, "Europe/Rome", 0)
     first_now = (data["ts"].iloc[-168] + pd.Timedelta(minutes=30)).to_pydatetime()
 
     run_job("demand_forecast", settings, now=first_now)

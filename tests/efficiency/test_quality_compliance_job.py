@@ -7,8 +7,8 @@ import datetime as dt
 import pandas as pd
 import sqlalchemy as sa
 
-from abbanoa.jobs import loading
 from abbanoa.jobs.runner import run_job
+from abbanoa.repository import readings_upsert
 
 
 def test_job_stores_compliance_and_an_excursion_and_raises_one_alert(db, settings, pubsub_project):
@@ -20,7 +20,7 @@ def test_job_stores_compliance_and_an_excursion_and_raises_one_alert(db, setting
         conn.execute(sa.text("INSERT INTO tenants VALUES ('t1', 't1')"))
         conn.execute(sa.text("INSERT INTO nodes (node_id, tenant_id) VALUES ('QP1', 't1')"))
         rows = pd.DataFrame({"node_id": "QP1", "metric": "ph", "ts": ts, "value": values, "ingested_at": ts})
-        loading.upsert(conn, rows, "Europe/Rome", 0)
+        readings_upsert.upsert(conn, rows, "Europe/Rome", 0)
     now = dt.datetime(2026, 6, 10, 22, 0, tzinfo=dt.UTC)
     # when the job runs twice (a redelivery)
     run_job("quality_compliance", settings, now=now)
@@ -54,7 +54,7 @@ def test_first_run_covers_the_whole_stored_history_and_stores_old_excursions_wit
         conn.execute(sa.text("INSERT INTO tenants VALUES ('t1', 't1')"))
         conn.execute(sa.text("INSERT INTO nodes (node_id, tenant_id) VALUES ('QP1', 't1')"))
         rows = pd.DataFrame({"node_id": "QP1", "metric": "ph", "ts": ts, "value": values, "ingested_at": ts})
-        loading.upsert(conn, rows, "Europe/Rome", 0)
+        readings_upsert.upsert(conn, rows, "Europe/Rome", 0)
     # when the job runs (its tail is two days)
     first = run_job("quality_compliance", settings, now=now)
     again = run_job("quality_compliance", settings, now=now)

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from abbanoa.analytics import kpi, water_balance
-from abbanoa.jobs import loading
 from abbanoa.jobs.runner import run_job
+from abbanoa.repository import readings_upsert
 from abbanoa.simulate.run import simulate
 
 TZ = "Europe/Rome"
@@ -104,7 +104,7 @@ def test_simulated_district_inflow_equals_consumption_plus_leaks(tmp_path, db, s
                 sa.text("INSERT INTO district_meters VALUES (:d, :n, :s)"),
                 {"d": m.district_id, "n": m.node_id, "s": int(m.direction)},
             )
-        loading.upsert(conn, flows[loading.COLUMNS], TZ, 0)
+        readings_upsert.upsert(conn, flows[readings_upsert.COLUMNS], TZ, 0)
 
     run_job("network_efficiency", settings, now=dt.datetime(2026, 3, 31, 0, 0, tzinfo=dt.UTC), params={"days": 10})
 
@@ -134,7 +134,7 @@ def _steady_inlet(db, ts) -> None:
         conn.execute(sa.text("INSERT INTO districts (district_id, tenant_id, name) VALUES ('D1', 'm', 'D1')"))
         conn.execute(sa.text("INSERT INTO nodes (node_id, tenant_id) VALUES ('FM1', 'm')"))
         conn.execute(sa.text("INSERT INTO district_meters VALUES ('D1', 'FM1', 1)"))
-        loading.upsert(conn, flows[loading.COLUMNS], TZ, 0)
+        readings_upsert.upsert(conn, flows[readings_upsert.COLUMNS], TZ, 0)
 
 
 def test_history_is_backfilled_once_then_only_the_tail_and_changed_days_are_recomputed(db, settings):
@@ -175,7 +175,7 @@ def test_history_is_backfilled_once_then_only_the_tail_and_changed_days_are_reco
                           inclusive="left")  # fmt: skip
     with db.begin() as conn:
         flows = pd.DataFrame({"node_id": "FM1", "metric": "flow_rate", "ts": older, "value": 10.0, "ingested_at": now})
-        loading.upsert(conn, flows[loading.COLUMNS], TZ, 0)
+        readings_upsert.upsert(conn, flows[readings_upsert.COLUMNS], TZ, 0)
     third = run_job("network_efficiency", settings, now=now)
     assert third.details["backfilled_days"] == 5
     assert len(rows("day")) == 24

@@ -23,7 +23,8 @@ def start_cli(settings, bigquery_url, *args):
     )
 
 
-@pytest.mark.parametrize("mode", ["500", "hang"])
+# "hang" (about 20 s here) runs in bench/faults/run_faults.py
+@pytest.mark.parametrize("mode", ["500"])
 def test_check_and_import_report_a_failing_or_hung_bigquery_in_one_line_within_30_s(
     database, stub_bigquery, tmp_path, mode
 ):

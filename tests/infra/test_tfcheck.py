@@ -111,10 +111,10 @@ MISTAKES = {
         "google_cloud_run_v2_service has no attribute 'url'",
     ),
     "unknown nested attribute reference": (
-        "modules/scheduled_function/outputs.tf",
-        "google_cloudfunctions2_function.function.service_config[0].service\n",
-        "google_cloudfunctions2_function.function.service_config[0].service_name\n",
-        "google_cloudfunctions2_function has no attribute 'service_name'",
+        "modules/database/outputs.tf",
+        "google_sql_database_instance.main.server_ca_cert[0].cert\n",
+        "google_sql_database_instance.main.server_ca_cert[0].certificate\n",
+        "google_sql_database_instance has no attribute 'certificate'",
     ),
     "reference to an undeclared resource": (
         "modules/cloud_run_service/outputs.tf",

@@ -414,7 +414,7 @@ def module_dirs(tree: Path = TERRAFORM) -> list[Path]:
 def tfvars_roots(tree: Path = TERRAFORM) -> dict[Path, Path]:
     """tfvars file -> the root module it configures (environments/ configure the tree's root)."""
     found = {}
-    for path in sorted(tree.rglob("*.tfvars")):
+    for path in sorted([*tree.rglob("*.tfvars"), *tree.rglob("*.tfvars.example")]):
         found[path] = tree if path.parent.name == "environments" else path.parent
     return found
 

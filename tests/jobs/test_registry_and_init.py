@@ -8,8 +8,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from abbanoa.jobs import loading, rollups
+from abbanoa.jobs import loading
 from abbanoa.jobs.runner import run_job
+from abbanoa.repository import readings_upsert, rollups
 from abbanoa.stores.bigquery import Warehouse
 
 from .conftest import series
@@ -84,7 +85,7 @@ def test_an_interrupted_initial_load_resumes_where_it_stopped_and_copies_each_ro
     wh.load_rows("readings", rows)
 
     # when the load dies while copying the second day
-    original, calls = loading.upsert, []
+    original, calls = readings_upsert.upsert, []
 
     def dies_on_second_day(*args, **kwargs):
         calls.append(1)
@@ -92,7 +93,7 @@ def test_an_interrupted_initial_load_resumes_where_it_stopped_and_copies_each_ro
             raise RuntimeError("instance killed")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(loading, "upsert", dies_on_second_day)
+    monkeypatch.setattr(readings_upsert, "upsert", dies_on_second_day)
     with pytest.raises(RuntimeError, match="killed"):
         run_job("etl_init", jobs_settings, now=NOW)
     with registry.connect() as conn:

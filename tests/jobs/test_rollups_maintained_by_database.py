@@ -10,8 +10,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from abbanoa import migrations
-from abbanoa.jobs import loading, rollups
 from abbanoa.jobs.runner import run_job
+from abbanoa.repository import readings_upsert, rollups
 from abbanoa.stores import postgres
 from tests.conftest import RUN_ID, drop_database
 
@@ -45,7 +45,7 @@ def test_jobs_leave_view_rollups_to_the_database_and_read_them(base_settings):
         ts = pd.date_range(now - dt.timedelta(days=21), now, freq="15min", inclusive="left")
         rows = pd.DataFrame({"node_id": "P1", "metric": "pressure", "ts": ts, "value": 3.0, "ingested_at": now})
         with eng.begin() as conn:
-            written = loading.upsert(conn, rows[loading.COLUMNS], "Europe/Rome", 0)
+            written = readings_upsert.upsert(conn, rows[readings_upsert.COLUMNS], "Europe/Rome", 0)
             hours = conn.execute(sa.text("SELECT count(*), min(n) FROM readings_1h")).one()
         # then the rows landed, the jobs wrote no rollup, and the database's rollups show them
         assert written and hours == (21 * 24, 4)

@@ -102,3 +102,14 @@ def test_georeference_recovers_an_affine_map_from_three_loggers():
     out = loc.georeference(xy, known)
     assert out["d"] == (39.005, 9.01)
     assert loc.georeference(xy, {"a": known["a"], "b": known["b"]}) is None
+
+
+def test_the_dashboard_draws_the_area_and_the_ranked_places():
+    from dashboard.localisation_figures import area_map, ranked_table
+
+    result = loc.rank_loggers(_district_pressure({"PL-2": 0.08}), ONSET, POSITIONS, TZ).as_json()
+    table = ranked_table(result, top=3)
+    assert table["place"].tolist()[0] == "PL-2" and len(table) == 3
+    fig = area_map([result])
+    assert [t.name for t in fig.data] == ["pressure loggers (data): area", "pressure loggers (data)"]
+    assert area_map([{"method": "hydraulic_model", "ranked": [{"id": "J1", "latitude": None}], "area": None}]) is None

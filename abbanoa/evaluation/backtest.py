@@ -3,7 +3,9 @@
 Trains on all but the last week of each district's net inflow (from the scenario's
 truth.csv: what the district meters measure, consumption + leaks), forecasts that week
 and reports MAE, MAPE and 90% interval coverage per district, beside a seasonal-naive
-baseline (same hour last week) measured in the same run.
+baseline (the same local wall-clock hour one week earlier, so that it stays aligned
+across a clock change) measured in the same run. The real-data benchmark (BWDF 2024) is
+bench/bench_forecast_bwdf.py; its data loader is backtest_bwdf.py here.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from abbanoa.errors import AbbanoaError
 from abbanoa.settings import Settings
 
-HELP = "score the demand forecast on a simulated scenario against a seasonal-naive baseline"
+HELP = "score the demand forecast on a simulated scenario against seasonal naive on the local clock"
 
 
 def add_arguments(parser) -> None:
