@@ -157,7 +157,14 @@ def test_settings_name_the_bad_variable():
     with pytest.raises(ConfigError, match="RETENTION_RAW_DAYS"):
         Settings.from_env({"RETENTION_RAW_DAYS": "ten"})
     with pytest.raises(ConfigError, match="JWT_SECRET"):
-        Settings.from_env({"ABBANOA_ENV": "production", "BIGQUERY_EMULATOR_HOST": "", "PUBSUB_EMULATOR_HOST": ""})
+        Settings.from_env(
+            {
+                "ABBANOA_ENV": "production",
+                "JWT_SECRET": "too-short",
+                "BIGQUERY_EMULATOR_HOST": "",
+                "PUBSUB_EMULATOR_HOST": "",
+            }
+        )
     with pytest.raises(ConfigError, match="ANOMALY_SENSITIVITY: unknown metric 'presure'"):
         Settings.from_env({"ANOMALY_SENSITIVITY": "presure=2"})
     with pytest.raises(ConfigError, match="ANOMALY_SENSITIVITY: the factor for pressure must be between"):
