@@ -24,43 +24,18 @@ import sqlalchemy as sa
 
 from abbanoa.analytics import water_balance
 from abbanoa.jobs.base import JobContext, JobOutcome
-from abbanoa.repository import district_flows
+from abbanoa.repository import district_flows, efficiency_store
 from abbanoa.stores.cache import EFFICIENCY_SUMMARY
 
 SUMMARY_TTL_S = 3600
 # Local days recomputed by every run (late readings land in them).
 MIN_DAYS = 3
-COLUMNS = [
-    "district_id", "period", "period_start", "inflow_m3", "outflow_m3", "net_inflow_m3", "consumption_m3",
-    "losses_m3", "mnf_l_s", "night_leakage_l_s", "leakage_m3_day", "nrw_pct", "real_losses_l_conn_day",
-    "uarl_l_day", "ili", "m1a_m3_km_day", "m1b_pct", "coverage", "hours", "expected_hours", "samples", "partial",
-]  # fmt: skip
-DISTRICT_COLUMNS = (
-    "district_id, tenant_id, mains_length_km, service_connections, private_pipe_km, avg_pressure_m, "
-    "night_use_l_per_conn_h, night_day_factor_h, billed_consumption_m3_day"
-)
 
 
 def window_start(now: dt.datetime, tz: str, days: int) -> dt.datetime:
     """UTC start of the local day `days` days before `now`."""
     local = now.astimezone(ZoneInfo(tz))
     return (local - dt.timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
-
-
-def stale_days(conn: sa.Connection, before: dt.datetime) -> list[dt.datetime]:
-    """Local day starts (UTC) before `before` whose stored day row is missing or was built
-    from another number of meter samples than the daily rollup now holds."""
-    rows = conn.execute(
-        sa.text(
-            "WITH have AS (SELECT m.district_id, r.bucket AS day, sum(r.n) AS samples FROM readings_1d r "
-            "JOIN district_meters m ON m.node_id = r.node_id WHERE r.metric = 'flow_rate' AND r.bucket < :b "
-            "GROUP BY 1, 2) "
-            "SELECT DISTINCT h.day FROM have h LEFT JOIN network_efficiency e ON e.district_id = h.district_id "
-            "AND e.period = 'day' AND e.period_start = h.day WHERE e.samples IS DISTINCT FROM h.samples ORDER BY 1"
-        ),
-        {"b": before},
-    ).scalars()
-    return [d.astimezone(dt.UTC) for d in rows]
 
 
 def day_ranges(days: list[dt.datetime], tz: str) -> list[tuple[dt.datetime, dt.datetime]]:
@@ -86,63 +61,8 @@ def gather(conn: sa.Connection, ranges: list[tuple[dt.datetime, dt.datetime]]):
     hours = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(not f.empty for f in frames) else (
         pd.DataFrame(columns=["node_id", "bucket", "avg_value", "n"])
     )  # fmt: skip
-    districts = pd.read_sql_query(sa.text(f"SELECT {DISTRICT_COLUMNS} FROM districts"), conn)
+    districts = efficiency_store.districts(conn)
     return meters, hours, districts
-
-
-def stored_hours(conn: sa.Connection, months: list[dt.datetime], tz: str) -> pd.DataFrame:
-    """The stored hour rows of the given local months, as water_balance.hourly_net_inflow returns them."""
-    frames = []
-    zone = ZoneInfo(tz)
-    for month in months:
-        local = month.astimezone(zone).replace(tzinfo=None)
-        nxt = (local.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        frames.append(
-            pd.read_sql_query(
-                sa.text(
-                    "SELECT district_id, period_start AS bucket, inflow_m3, outflow_m3, net_inflow_m3, coverage, "
-                    "COALESCE(samples, 0) AS samples FROM network_efficiency "
-                    "WHERE period = 'hour' AND period_start >= :a AND period_start < :b"
-                ),
-                conn,
-                params={"a": month, "b": nxt.replace(tzinfo=zone).astimezone(dt.UTC)},
-            )
-        )
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if not frame.empty:
-        frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True)
-    return frame
-
-
-def _records(results: pd.DataFrame) -> list[dict]:
-    results = results.reindex(columns=COLUMNS)
-    return [
-        {k: (None if pd.isna(v) else (v.to_pydatetime() if isinstance(v, pd.Timestamp) else v)) for k, v in r.items()}
-        for r in results.to_dict("records")
-    ]
-
-
-COLUMN_TYPES = {"district_id": "text", "period": "text", "period_start": "timestamptz", "hours": "integer",
-                "expected_hours": "integer", "samples": "bigint", "partial": "boolean"}  # fmt: skip
-
-
-def _upsert(conn: sa.Connection, records: list[dict]) -> None:
-    """One statement for all rows (a JSON record set): thousands of hour rows per run would
-    otherwise be thousands of round trips."""
-    if not records:
-        return
-    cols = ", ".join(COLUMNS)
-    typed = ", ".join(f"{c} {COLUMN_TYPES.get(c, 'double precision')}" for c in COLUMNS)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[3:])
-    rows = json.dumps(records, default=lambda v: v.isoformat() if hasattr(v, "isoformat") else float(v))
-    conn.execute(
-        sa.text(
-            f"INSERT INTO network_efficiency ({cols}) SELECT {cols} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
-            f"AS x({typed}) ON CONFLICT (district_id, period, period_start) DO UPDATE SET {updates}, "
-            "computed_at = now()"
-        ),
-        {"rows": rows},
-    )
 
 
 def run(ctx: JobContext) -> JobOutcome:
@@ -153,7 +73,7 @@ def run(ctx: JobContext) -> JobOutcome:
     tail = window_start(ctx.now, tz, days)
     t0 = time.perf_counter()
     with ctx.engine.connect() as conn:
-        backfill = stale_days(conn, tail)
+        backfill = efficiency_store.stale_days(conn, tail)
         ranges = day_ranges(backfill, tz) + [(tail, ctx.now)]
         meters, hours, districts = gather(conn, ranges)
     t_gather = time.perf_counter()
@@ -161,17 +81,19 @@ def run(ctx: JobContext) -> JobOutcome:
     frames = [water_balance.balance(hourly, districts, tz, p) for p in ("hour", "day")]
     results = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
         not f.empty for f in frames
-    ) else pd.DataFrame(columns=COLUMNS)  # fmt: skip
-    results = results.reindex(columns=COLUMNS)
+    ) else pd.DataFrame(columns=efficiency_store.COLUMNS)  # fmt: skip
+    results = results.reindex(columns=efficiency_store.COLUMNS)
     with ctx.engine.begin() as conn:
-        _upsert(conn, _records(results))
+        efficiency_store.upsert(conn, results)
         # every month holding a recomputed day, rebuilt from all of its stored hours
         months = []
         if not hourly.empty:
             months = sorted(set(water_balance.local_period(hourly["bucket"], tz, "month")))
-        month_frame = water_balance.balance(stored_hours(conn, [m.to_pydatetime() for m in months], tz), districts, tz,
-                                            "month") if months else pd.DataFrame()  # fmt: skip
-        _upsert(conn, _records(month_frame))
+        month_frame = pd.DataFrame()
+        if months:
+            stored = efficiency_store.stored_hours(conn, [m.to_pydatetime() for m in months], tz)
+            month_frame = water_balance.balance(stored, districts, tz, "month")
+        efficiency_store.upsert(conn, month_frame)
     t_store = time.perf_counter()
     written = len(results) + len(month_frame)
     cached = cache_summary(ctx, results, districts)
