@@ -54,6 +54,7 @@ locals {
     DASHBOARD_DATA_MODE    = var.dashboard_data_mode
     CORS_ORIGINS           = join(",", concat([local.dashboard_url], var.extra_cors_origins))
     FORECAST_BACKEND       = var.forecast_backend
+    FORECAST_HISTORY_DAYS  = tostring(var.forecast_history_days)
     ANOMALY_BACKEND        = var.anomaly_backend
     ANOMALY_SENSITIVITY    = join(",", [for metric, factor in var.anomaly_sensitivity : "${metric}=${factor}"])
     RETENTION_RAW_DAYS     = tostring(var.retention_raw_days)
