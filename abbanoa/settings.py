@@ -281,29 +281,35 @@ def secret_bits(secret: str) -> float:
 
 
 def refuse_weak_production_settings(settings: Settings) -> None:
-    """ABBANOA_ENV=production: ConfigError naming the first weak setting (one line)."""
+    """ABBANOA_ENV=production: ConfigError naming the first weak setting (one line).
+
+    Each component gets only the secrets it uses (terraform/: the JWT key goes to the API
+    alone; the dashboard in api mode has no database or Redis URL), so what a component is
+    given is checked, and what it is not given stays unset: JWT_SECRET is required where
+    tokens are signed (`create_app` refuses to start without it), and a DATABASE_URL or
+    REDIS_URL left at its local default means the component has none."""
     from urllib.parse import parse_qs
 
     secret = settings.jwt_secret or ""
     lowered = secret.lower()
-    if not secret:
-        raise ConfigError("JWT_SECRET must be set in production (Secret Manager)")
-    if secret in PLACEHOLDER_SECRETS or any(mark in lowered for mark in PLACEHOLDER_MARKS):
+    if secret and (secret in PLACEHOLDER_SECRETS or any(mark in lowered for mark in PLACEHOLDER_MARKS)):
         raise ConfigError("JWT_SECRET is a placeholder from the repository; set a random key in production")
-    if secret_bits(secret) < MIN_SECRET_BITS:
+    if secret and secret_bits(secret) < MIN_SECRET_BITS:
         raise ConfigError(
             f"JWT_SECRET has about {secret_bits(secret) / 8:.0f} bytes of entropy; production needs 32 or more"
             " (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
         )
-    db = urlsplit(settings.database_url)
-    if not db.password:
-        raise ConfigError("DATABASE_URL has no password; production connects with password authentication")
-    sslmode = (parse_qs(db.query).get("sslmode") or ["prefer"])[-1]
-    if sslmode not in SECURE_SSLMODES:
-        raise ConfigError(f"DATABASE_URL sslmode={sslmode}; production needs sslmode=verify-ca or verify-full")
-    redis_url = urlsplit(settings.redis_url)
-    if redis_url.scheme != "rediss" and not redis_url.password:
-        raise ConfigError("REDIS_URL has neither AUTH (redis://:password@...) nor TLS (rediss://) in production")
+    if settings.database_url != ENV["DATABASE_URL"][0]:
+        db = urlsplit(settings.database_url)
+        if not db.password:
+            raise ConfigError("DATABASE_URL has no password; production connects with password authentication")
+        sslmode = (parse_qs(db.query).get("sslmode") or ["prefer"])[-1]
+        if sslmode not in SECURE_SSLMODES:
+            raise ConfigError(f"DATABASE_URL sslmode={sslmode}; production needs sslmode=verify-ca or verify-full")
+    if settings.redis_url != ENV["REDIS_URL"][0]:
+        redis_url = urlsplit(settings.redis_url)
+        if redis_url.scheme != "rediss" and not redis_url.password:
+            raise ConfigError("REDIS_URL has neither AUTH (redis://:password@...) nor TLS (rediss://) in production")
     if settings.bigquery_emulator_host or settings.pubsub_emulator_host:
         raise ConfigError("BIGQUERY_EMULATOR_HOST / PUBSUB_EMULATOR_HOST must be empty in production")
 

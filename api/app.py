@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from abbanoa.auth import tokens
 from abbanoa.settings import Settings, get_settings
 from abbanoa.stores import cache as cache_module
 from abbanoa.stores import postgres
@@ -14,6 +15,7 @@ from api.views import BLUEPRINTS
 def create_app(settings: Settings | None = None) -> Flask:
     """The API: blueprints, JSON errors, request screening, security headers, metrics."""
     settings = settings or get_settings()
+    tokens.secret(settings)  # the API signs tokens: in production it does not start without JWT_SECRET
     app = Flask(__name__, static_folder=None)
     app.config.update(
         ABBANOA_SETTINGS=settings,

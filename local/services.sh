@@ -13,25 +13,54 @@ RUN="$ROOT/.local/run"
 mkdir -p "$RUN" "$ROOT/.local/log"
 BQVENV=${BQVENV:-$ROOT/.venv-bq}
 PROJECT=${GCP_PROJECT:-abbanoa-local}
-PUBSUB_PORT=8085
-BQ_PORT=9050
-BQ_GRPC_PORT=9060
+PUBSUB_PORT=${PUBSUB_PORT:-8085}
+BQ_PORT=${BQ_PORT:-9050}
+BQ_GRPC_PORT=${BQ_GRPC_PORT:-9060}
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-wait_port() { # port name seconds
+# A service is up when it answers a real request, not when its port is open: an emulator
+# whose data directory was deleted keeps its port and answers 500 or hangs (LOCAL.md).
+answers() { # name
+  case "$1" in
+    postgresql) [ "$(timeout 5 psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -tAc 'select 1' 2>/dev/null)" = 1 ] ;;
+    redis) [ "$(timeout 3 redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ] ;;
+    pubsub) timeout 5 curl -sf -m 3 -o /dev/null "http://127.0.0.1:$PUBSUB_PORT/v1/projects/$PROJECT/topics" ;;
+    bigquery)
+      timeout 15 curl -sf -m 10 -o /dev/null -X POST "http://127.0.0.1:$BQ_PORT/bigquery/v2/projects/$PROJECT/queries" \
+        -H 'Content-Type: application/json' -d '{"query": "SELECT 1", "useLegacySql": false}'
+      ;;
+  esac
+}
+
+# Up already (answers): use it. Port open but no answer: someone else's broken instance;
+# say so and stop rather than start a second one or report it running.
+already_up() { # name port
+  if answers "$1"; then
+    printf '%-11s 127.0.0.1:%s (already running, answers)\n' "$1" "$2"
+    return 0
+  fi
+  if port_open "$2"; then
+    echo "error: $1 on 127.0.0.1:$2 has its port open but does not answer a request (hung or broken);" \
+      "restart it (whoever started it) and run again" >&2
+    exit 1
+  fi
+  return 1
+}
+
+wait_port() { # port name seconds: until the service answers a request
   local i
   for ((i = 0; i < $3 * 10; i++)); do
-    port_open "$1" && return 0
+    answers "$2" && return 0
     sleep 0.1
   done
-  echo "error: $2 did not come up on 127.0.0.1:$1 within $3 s (log: .local/log/$2.log)" >&2
+  echo "error: $2 did not answer on 127.0.0.1:$1 within $3 s (log: .local/log/$2.log)" >&2
   tail -n 20 "$ROOT/.local/log/$2.log" >&2 2>/dev/null || true
   return 1
 }
 
 start_postgres() {
-  if port_open 5432; then echo "postgresql  127.0.0.1:5432 (already running)"; return; fi
+  if already_up postgresql 5432; then return; fi
   if ! command -v pg_ctlcluster >/dev/null; then
     echo "error: PostgreSQL is not running on 127.0.0.1:5432 and is not installed (apt-get install postgresql)" >&2
     return 1
@@ -42,7 +71,7 @@ start_postgres() {
 }
 
 start_redis() {
-  if port_open 6379; then echo "redis       127.0.0.1:6379 (already running)"; return; fi
+  if already_up redis 6379; then return; fi
   if ! command -v redis-server >/dev/null; then
     echo "error: Redis is not running on 127.0.0.1:6379 and is not installed (apt-get install redis-server)" >&2
     return 1
@@ -54,7 +83,7 @@ start_redis() {
 }
 
 start_pubsub() {
-  if port_open $PUBSUB_PORT; then echo "pubsub      127.0.0.1:$PUBSUB_PORT (already running)"; return; fi
+  if already_up pubsub $PUBSUB_PORT; then return; fi
   if ! command -v gcloud >/dev/null || ! command -v java >/dev/null; then
     echo "error: the Pub/Sub emulator needs the gcloud CLI with the pubsub-emulator component and Java" >&2
     return 1
@@ -83,7 +112,7 @@ install_bqemulator() {
 }
 
 start_bigquery() {
-  if port_open $BQ_PORT; then echo "bigquery    127.0.0.1:$BQ_PORT (already running)"; return; fi
+  if already_up bigquery $BQ_PORT; then return; fi
   install_bqemulator
   mkdir -p "$ROOT/.local/bigquery"
   setsid "$BQVENV/bin/bqemulator" start --rest-host 127.0.0.1 --rest-port $BQ_PORT \
@@ -110,7 +139,13 @@ status() {
   for pair in postgresql:5432 redis:6379 pubsub:$PUBSUB_PORT bigquery:$BQ_PORT; do
     name=${pair%%:*}
     port=${pair##*:}
-    if port_open "$port"; then printf '%-11s 127.0.0.1:%s up\n' "$name" "$port"; else printf '%-11s 127.0.0.1:%s DOWN\n' "$name" "$port"; fi
+    if answers "$name"; then
+      printf '%-11s 127.0.0.1:%s up (answers)\n' "$name" "$port"
+    elif port_open "$port"; then
+      printf '%-11s 127.0.0.1:%s NOT ANSWERING (port open)\n' "$name" "$port"
+    else
+      printf '%-11s 127.0.0.1:%s DOWN\n' "$name" "$port"
+    fi
   done
 }
 

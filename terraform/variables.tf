@@ -139,6 +139,16 @@ variable "forecast_backend" {
   }
 }
 
+variable "forecast_history_days" {
+  type        = number
+  description = "Days of hourly history the local demand forecast learns from (FORECAST_HISTORY_DAYS, at least 21)."
+  default     = 365
+  validation {
+    condition     = var.forecast_history_days >= 21
+    error_message = "forecast_history_days must be at least 21."
+  }
+}
+
 variable "anomaly_backend" {
   type        = string
   description = "local or bqml (ANOMALY_BACKEND); bqml gives the detection job's account dataEditor on the warehouse (BigQuery ML models)."

@@ -34,7 +34,8 @@ def decide(
     expected = None
     if data.get("baselines") is not None:  # the tick: references stored by the day's baseline step
         refs, stats = data["baselines"]
-        expected = expected_from_stored(d.prepare(readings), refs, stats, config)
+        readings = d.prepare(readings)  # once: sorting a million readings is not free
+        expected = expected_from_stored(readings, refs, stats, config)
         history = data.get("meter_history")
     # a single meter's flow steps whenever a pump or a tank valve acts: bursts are looked
     # for in the district's net inflow (consumption + losses), pressure drops at each logger

@@ -11,6 +11,7 @@ the way EPANET models leakage (Rossman, EPANET 2.2 manual, "Emitters").
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -77,7 +78,8 @@ def sensitivity_matrix(
     wn.options.hydraulic.accuracy = min(wn.options.hydraulic.accuracy, 1e-5)
     wn.options.hydraulic.trials = max(wn.options.hydraulic.trials, 200)
     exponent = float(wn.options.hydraulic.emitter_exponent or 0.5)
-    with tempfile.TemporaryDirectory(prefix="abbanoa-sens-") as tmp:
+    # EPANET may write scratch files (enXXXXXX) into the working directory: run inside tmp
+    with tempfile.TemporaryDirectory(prefix="abbanoa-sens-") as tmp, contextlib.chdir(tmp):
         inp = os.path.join(tmp, "model.inp")
         # litres per second and metres whatever the model's own units
         wntr.network.io.write_inpfile(wn, inp, units="LPS")

@@ -12,12 +12,11 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-import sqlalchemy as sa
 
 from abbanoa import faults
 from abbanoa.jobs import loading
 from abbanoa.jobs.base import JobContext, JobOutcome
-from abbanoa.repository import readings_upsert, rollups
+from abbanoa.repository import readings_upsert, readings_write
 from abbanoa.stores.bigquery import param
 
 DEFAULT_DAYS = 7
@@ -50,14 +49,7 @@ def run(ctx: JobContext) -> JobOutcome:
         [param("tz", "STRING", tz), param("start", "TIMESTAMP", start), param("now", "TIMESTAMP", ctx.now)],
     )
     with ctx.engine.connect() as conn:
-        db = pd.read_sql_query(
-            sa.text(
-                "SELECT node_id, metric, (ts AT TIME ZONE :tz)::date AS day, count(*) AS n, sum(value) AS s "
-                "FROM readings WHERE ts >= :start AND ts <= :now GROUP BY 1, 2, 3"
-            ),
-            conn,
-            params={"tz": tz, "start": start, "now": ctx.now},
-        )
+        db = readings_write.day_counts(conn, tz, start, ctx.now)
     for frame in (wh, db):
         if frame.empty:
             frame.drop(frame.index, inplace=True)
@@ -82,24 +74,11 @@ def run(ctx: JobContext) -> JobOutcome:
             ],
         )
         with ctx.engine.begin() as conn:
-            rollups.create_touched(conn)
-            gone = conn.execute(
-                sa.text(
-                    "DELETE FROM readings WHERE node_id = :n AND ts >= :a AND ts < :b RETURNING node_id, metric, ts"
-                ),
-                {"n": node_id, "a": day_start, "b": day_end},
-            ).all()
-            if gone:
-                conn.execute(
-                    sa.text("INSERT INTO touched VALUES (:n, :m, :t)"),
-                    [{"n": n, "m": m, "t": t} for n, m, t in gone],
-                )
-                rollups.refresh(conn, tz=tz)
-                conn.exec_driver_sql("DROP TABLE touched")
+            gone = readings_write.delete_node_range(conn, node_id, day_start, day_end, tz)
             readings_upsert.upsert(conn, rows, tz, ctx.settings.partitions_ahead_days)
-            _fix_latest(conn, node_id)
+            readings_write.fix_latest(conn, node_id)
             faults.stage("daily_sync:node_day_before_commit")
-        removed += len(gone)
+        removed += gone
         copied += len(rows)
     return JobOutcome(
         rows=int(len(repairs)),
@@ -111,17 +90,4 @@ def run(ctx: JobContext) -> JobOutcome:
             "rows_copied": copied,
             "net_rows_added": copied - removed,
         },
-    )
-
-
-def _fix_latest(conn: sa.Connection, node_id: str) -> None:
-    """Recompute the node's latest values from readings (a deleted newest row must not linger)."""
-    conn.execute(sa.text("DELETE FROM latest_readings WHERE node_id = :n"), {"n": node_id})
-    conn.execute(
-        sa.text(
-            "INSERT INTO latest_readings (node_id, metric, ts, value) "
-            "SELECT DISTINCT ON (metric) node_id, metric, ts, value FROM readings WHERE node_id = :n "
-            "ORDER BY metric, ts DESC"
-        ),
-        {"n": node_id},
     )

@@ -110,6 +110,13 @@ class Warehouse:
     def job_timeout(self) -> float:
         return self.deadline_s * JOB_WAIT_DEADLINES
 
+    @property
+    def job_request_timeout(self) -> float:
+        """The request that starts a job or uploads its data: BigQuery answers jobs.insert
+        at once, the emulator only when the job is done (a large MERGE or upload can take
+        minutes there), so against the emulator it gets the job's own bound."""
+        return self.job_timeout if self.settings.bigquery_emulator_host else self.deadline_s
+
     def unavailable(self, exc: BaseException, doing: str) -> ServiceUnavailable:
         """One line naming the endpoint, what was being done and why it failed."""
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -174,7 +181,7 @@ class Warehouse:
             table_id,
             job_config=job_config,
             num_retries=UPLOAD_RETRIES,
-            timeout=self.request_timeout,
+            timeout=self.job_request_timeout,
         )
         self.wait(job, doing)
         return job
@@ -188,7 +195,7 @@ class Warehouse:
             job_config=config,
             retry=self.retry,
             job_retry=None,  # see wait()
-            timeout=self.request_timeout,
+            timeout=self.job_request_timeout,
         )
         self.wait(job, "querying")
         return job

@@ -40,7 +40,7 @@ def main() -> int:
         timeout=1800,
     )
     for line in done.stdout.splitlines():
-        if line.startswith(("PASSED", "FAILED", "ERROR")) or " call " in line or "passed" in line or "failed" in line:
+        if line.startswith(("PASSED", "FAILED", "ERROR", "E   ")) or " call " in line or " passed" in line:
             print(line)
     print(f"fault suite: exit {done.returncode} in {time.monotonic() - started:.0f} s")
     return done.returncode

@@ -168,7 +168,8 @@ def test_district_outlines_enclose_their_nodes_and_the_map_pins_open_events():
     assert (pin.x[0], pin.y[0]) == (9.11, 39.2)
 
 
-def test_the_demo_webhook_receiver_records_what_the_notifier_delivers(db, settings, tmp_path):
+def test_the_demo_webhook_receiver_records_what_the_notifier_delivers(api_db, settings, tmp_path):
+    # api_db, not db: db empties every table after the test, the module's data set included
     from abbanoa.alerts import notifier
     from abbanoa.demo import webhook_receiver
 
@@ -184,6 +185,8 @@ def test_the_demo_webhook_receiver_records_what_the_notifier_delivers(db, settin
         assert "1 alert(s) received" in requests.get(f"http://127.0.0.1:{server.server_port}/", timeout=5).text
     finally:
         server.shutdown()
+        with api_db.begin() as conn:
+            conn.execute(sa.text("DELETE FROM alert_deliveries WHERE idempotency_key = 'demo-burst-1'"))
 
 
 def test_the_quarantine_is_visible_per_tenant_with_its_reasons(dashboard_data, login, api_db, api_server):

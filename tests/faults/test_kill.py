@@ -8,6 +8,7 @@ import datetime as dt
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -35,12 +36,28 @@ def killed_run(settings, job, stage, *params):
 
 
 def statuses(db, job):
+    """The job's runs in order, without the skips of next_run below."""
     with db.connect() as conn:
         return (
-            conn.execute(sa.text("SELECT status FROM job_runs WHERE job_name = :j ORDER BY run_id"), {"j": job})
+            conn.execute(
+                sa.text("SELECT status FROM job_runs WHERE job_name = :j AND status <> 'skipped' ORDER BY run_id"),
+                {"j": job},
+            )
             .scalars()
             .all()
         )
+
+
+def next_run(settings, job, **kwargs):
+    """The next run: the server drops a killed client's session (and its lock) as soon as it
+    sees the closed socket, which on a loaded machine can take a moment: until then the
+    run is skipped, as a scheduled one would be."""
+    deadline = time.monotonic() + 30
+    while True:
+        record = run_job(job, settings, **kwargs)
+        if record.status != "skipped" or time.monotonic() > deadline:
+            return record
+        time.sleep(0.5)
 
 
 # the rest of the stage matrix (realtime_sync:gathered, :before_commit,
@@ -57,7 +74,7 @@ def test_a_job_killed_at_a_stage_is_recovered_by_the_next_run(jobs_settings, reg
     killed_run(jobs_settings, job, stage)
     assert statuses(registry, job) == ["running"]  # what the dead process left
 
-    record = run_job(job, jobs_settings)
+    record = next_run(jobs_settings, job)
     if job == "etl_init":  # resumable: the next run continues; the realtime sync then finds nothing
         run_job("realtime_sync", jobs_settings)
 
@@ -75,7 +92,7 @@ def test_daily_sync_killed_mid_repair_is_recovered_by_the_next_run(jobs_settings
         conn.execute(sa.text("DELETE FROM readings WHERE ts < :t"), {"t": start + dt.timedelta(hours=5)})
 
     killed_run(jobs_settings, "daily_sync", "daily_sync:node_day_before_commit", "--param", "days=3")
-    record = run_job("daily_sync", jobs_settings, params={"days": 3})
+    record = next_run(jobs_settings, "daily_sync", params={"days": 3})
 
     assert record.status == "succeeded"
     assert statuses(registry, "daily_sync") == ["failed", "succeeded"]
