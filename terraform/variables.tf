@@ -119,6 +119,16 @@ variable "extra_cors_origins" {
   default     = []
 }
 
+variable "forecast_history_days" {
+  type        = number
+  description = "Days of hourly history the local demand forecast learns from (FORECAST_HISTORY_DAYS, at least 21)."
+  default     = 365
+  validation {
+    condition     = var.forecast_history_days >= 21
+    error_message = "forecast_history_days must be at least 21."
+  }
+}
+
 variable "forecast_backend" {
   type        = string
   description = "local or bqml (FORECAST_BACKEND); bqml gives the forecast job's account dataEditor on the warehouse (BigQuery ML models)."
