@@ -197,3 +197,14 @@ def test_roles_are_defined_once_in_abbanoa_auth():
         if p != ROOT / "abbanoa" / "auth" / "__init__.py" and pattern.search(p.read_text())
     ]
     assert offenders == []
+
+
+def test_jobs_hold_no_sql_of_their_own():
+    """A job gathers, decides and applies through repository functions: no inline SQL text."""
+    offenders = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for p in sorted((ROOT / "abbanoa" / "jobs").glob("*.py"))
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if "sa.text(" in line or "exec_driver_sql(" in line
+    ]
+    assert offenders == []

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from abbanoa.analytics import forecast, forecast_bqml, water_balance
 from abbanoa.jobs.base import JobContext, JobOutcome
-from abbanoa.repository import district_flows
+from abbanoa.repository import district_flows, forecast_store
 from abbanoa.stores.cache import FORECAST
 
 CACHE_TTL_S = 26 * 3600  # a daily job: the key outlives the gap between runs
@@ -50,21 +50,6 @@ def forecast_rows(result: pd.DataFrame, model: str, generated: dt.datetime) -> l
     ]
 
 
-def store(conn: sa.Connection, rows: list[dict]) -> None:
-    """Upsert forecast rows (a rerun for the same generation time replaces its values)."""
-    if rows:
-        conn.execute(
-            sa.text(
-                "INSERT INTO forecasts (node_id, metric, model, generated_at, forecast_ts, value, lower_bound, "
-                "upper_bound, confidence) VALUES (:node_id, :metric, :model, :generated_at, :forecast_ts, :value, "
-                ":lower, :upper, :confidence) ON CONFLICT (node_id, metric, model, generated_at, forecast_ts) "
-                "DO UPDATE SET value = EXCLUDED.value, lower_bound = EXCLUDED.lower_bound, "
-                "upper_bound = EXCLUDED.upper_bound"
-            ),
-            rows,
-        )
-
-
 def run(ctx: JobContext) -> JobOutcome:
     if ctx.settings.forecast_backend == "bqml":
         return run_bqml(ctx)
@@ -74,7 +59,7 @@ def run(ctx: JobContext) -> JobOutcome:
     result = forecast.forecast(history, tz=ctx.settings.timezone)
     rows = forecast_rows(result, forecast.MODEL, generated)
     with ctx.engine.begin() as conn:
-        store(conn, rows)
+        forecast_store.upsert(conn, rows)
         scored = score_past(conn, ctx.now)
     with ctx.engine.connect() as conn:  # after the commit: the cache never holds what was rolled back
         cached = cache_documents(ctx, conn, sorted(result["series_id"].unique()) if not result.empty else [])
@@ -93,8 +78,7 @@ def cache_documents(ctx: JobContext, conn: sa.Connection, series_ids: list[str])
     GET /forecasts/{series}/flow_rate answers) with its tenant, for the API to serve."""
     from abbanoa.repository import network
 
-    tenants = dict(conn.execute(sa.text("SELECT 'dma:' || district_id, tenant_id FROM districts")).all())
-    tenants.update(conn.execute(sa.text("SELECT node_id, tenant_id FROM nodes")).all())
+    tenants = forecast_store.series_tenants(conn)
     items = {}
     for series_id in series_ids:
         tenant_id = tenants.get(series_id)
@@ -107,16 +91,7 @@ def cache_documents(ctx: JobContext, conn: sa.Connection, series_ids: list[str])
 
 def score_past(conn: sa.Connection, now: dt.datetime) -> int:
     """Score every stored forecast whose whole horizon has passed and is not scored yet."""
-    pending = pd.read_sql_query(
-        sa.text(
-            "SELECT f.node_id, f.metric, f.model, f.generated_at, f.forecast_ts, f.value, f.lower_bound, f.upper_bound "
-            "FROM forecasts f WHERE f.generated_at <= CAST(:now AS timestamptz) - interval '7 days' "
-            "AND NOT EXISTS (SELECT 1 FROM forecast_accuracy a WHERE a.node_id = f.node_id AND a.metric = f.metric "
-            "AND a.model = f.model AND a.generated_at = f.generated_at)"
-        ),
-        conn,
-        params={"now": now},
-    )
+    pending = forecast_store.unscored(conn, now)
     if pending.empty:
         return 0
     start = pd.to_datetime(pending["forecast_ts"], utc=True).min().to_pydatetime()
@@ -139,16 +114,7 @@ def score_past(conn: sa.Connection, now: dt.datetime) -> int:
         if s.empty:
             continue
         r = s.iloc[0]
-        conn.execute(
-            sa.text(
-                "INSERT INTO forecast_accuracy (node_id, metric, model, generated_at, points, mae, mape, coverage) "
-                "VALUES (:n, :m, :model, :g, :p, :mae, :mape, :cov) ON CONFLICT DO NOTHING"
-            ),
-            {
-                "n": node_id, "m": metric, "model": model, "g": generated_at, "p": int(r.points),
-                "mae": float(r.mae), "mape": None if pd.isna(r.mape) else float(r.mape), "cov": float(r.coverage),
-            },
-        )  # fmt: skip
+        forecast_store.record_accuracy(conn, node_id, metric, model, generated_at, r)
         written += 1
     return written
 
@@ -161,7 +127,7 @@ def run_bqml(ctx: JobContext) -> JobOutcome:
     generated = ctx.now.replace(minute=0, second=0, microsecond=0)
     rows = forecast_rows(result, "bqml_arima_plus", generated)
     with ctx.engine.begin() as conn:
-        store(conn, rows)
+        forecast_store.upsert(conn, rows)
     with ctx.engine.connect() as conn:
         cached = cache_documents(ctx, conn, sorted({r["node_id"] for r in rows}))
     return JobOutcome(rows=len(rows), details={"backend": "bqml", "cached": cached})
