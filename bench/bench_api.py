@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
-import os
 import random
 import socket
 import statistics
@@ -227,16 +226,7 @@ def main() -> int:
         print(
             f"loaded {rows:,} readings ({args.nodes} nodes x {args.days} days, 5-minute) + rollups in {seconds:.1f} s"
         )
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "ABBANOA_ENV": "test",
-            "DATABASE_URL": settings.database_url,
-            "REDIS_URL": settings.redis_url,
-            "REDIS_KEY_PREFIX": settings.redis_key_prefix,
-            "JWT_SECRET": settings.jwt_secret,
-            "LOG_LEVEL": "WARNING",
-        }
+        env = scratch.server_env(settings, ROOT)
         ceiling_proc, ceiling = serve("bench.ceiling_app:app", env, args.workers, 4)
         procs.append(ceiling_proc)
         api_proc, api = serve("api.wsgi:app", env, args.workers, 4)

@@ -91,16 +91,7 @@ def main() -> int:
     server = None
     try:
         seed(settings)
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "ABBANOA_ENV": "test",
-            "DATABASE_URL": settings.database_url,
-            "REDIS_URL": settings.redis_url,
-            "REDIS_KEY_PREFIX": settings.redis_key_prefix,
-            "JWT_SECRET": settings.jwt_secret,
-            "LOG_LEVEL": "WARNING",
-        }
+        env = scratch.server_env(settings, ROOT)
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         server = subprocess.Popen(
             [gunicorn, "-w", str(args.workers), "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{PORT}",

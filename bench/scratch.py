@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 
 import sqlalchemy as sa
@@ -48,3 +49,17 @@ def scratch_settings(prefix: str = "bench", database_prefix: str = "abbanoa_", *
         yield settings
     finally:
         drop(settings)
+
+
+def server_env(settings: Settings, root) -> dict[str, str]:
+    """The environment of an API server process a benchmark starts on the scratch stores."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "ABBANOA_ENV": "test",
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "REDIS_KEY_PREFIX": settings.redis_key_prefix,
+        "JWT_SECRET": settings.jwt_secret,
+        "LOG_LEVEL": "WARNING",
+    }
