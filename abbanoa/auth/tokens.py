@@ -84,6 +84,9 @@ def issue(
         "jti": uuid.uuid4().hex,
         "sid": sid or new_session(),
         "iat": int(now.timestamp()),
+        # the issue time to the microsecond: a password change voids the tokens issued
+        # before it, including those of the same second (iat has whole seconds)
+        "iat_us": int(now.timestamp() * 1_000_000),
         "exp": int((now + ttl).timestamp()),
     }
     return jwt.encode(claims, secret(settings), algorithm=ALGORITHM)

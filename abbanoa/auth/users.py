@@ -57,6 +57,7 @@ def token_user(connect: Callable, cache: UserCache, claims: dict[str, Any]) -> d
     if not user["active"] or user["username"] != claims["sub"]:
         raise AuthError("user disabled")
     after = user.get("tokens_valid_after")
-    if after is not None and claims["iat"] < int(after):
+    issued = claims.get("iat_us", claims["iat"] * 1_000_000) / 1_000_000
+    if after is not None and issued < after:
         raise AuthError("session ended by a password change")
     return {k: v for k, v in user.items() if k != "tokens_valid_after"}

@@ -135,7 +135,7 @@ def change_password():
     problem = weakness(new, user["username"])
     if problem:
         raise InvalidParameter("new_password", problem)
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)  # token iat has whole seconds
+    now = dt.datetime.now(dt.UTC)  # tokens carry their issue time to the microsecond (iat_us)
     with engine().begin() as conn:
         ops.set_password(conn, user["tenant_id"], user["user_id"], hash_password(new), now)
     user_cache().forget(user["tenant_id"], user["user_id"])

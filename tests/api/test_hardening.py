@@ -300,6 +300,25 @@ def test_changing_ones_password_ends_the_other_sessions_only(client, make_user, 
     assert _login(client, user, new_password).status_code == 200
 
 
+def test_a_password_change_voids_the_tokens_issued_earlier_in_the_same_second():
+    from abbanoa.auth.users import AuthError, token_user
+
+    second = 1_800_000_000
+    cache = UserCache()
+    row = {"user_id": 7, "username": "jane", "active": True, "role": "operator", "tenant_id": "t1"}
+    cache.put("t1", 7, {**row, "tokens_valid_after": second + 0.5})
+    claims = {"tenant": "t1", "uid": 7, "sub": "jane", "iat": second}
+
+    def no_database():
+        raise AssertionError("the cached row is used")
+
+    with pytest.raises(AuthError):  # issued at .1, the change at .5 of the same second
+        token_user(no_database, cache, {**claims, "iat_us": (second * 10 + 1) * 100_000})
+    with pytest.raises(AuthError):  # a token without iat_us counts from the start of its second
+        token_user(no_database, cache, claims)
+    assert token_user(no_database, cache, {**claims, "iat_us": (second * 10 + 6) * 100_000})["username"] == "jane"
+
+
 # --- 18.6 passwords ---------------------------------------------------------------------
 
 
