@@ -48,5 +48,19 @@ def one_row(conn, sql: str, params: dict[str, Any], missing: str) -> dict[str, A
     return row_dict(row)
 
 
+def overlapping(params: dict[str, Any], start, end, start_col: str, end_col: str | None = None) -> str:
+    """The SQL conditions (" AND ...", possibly empty) for rows overlapping [start, end) when
+    either bound may be None; a row is a point (`start_col` alone) or a span (`start_col` to
+    `end_col`). Adds :start / :end to `params`."""
+    cond = ""
+    if start is not None:
+        cond += f" AND {end_col or start_col} >= :start"
+        params["start"] = start
+    if end is not None:
+        cond += f" AND {start_col} < :end"
+        params["end"] = end
+    return cond
+
+
 def page(limit: int, offset: int, total: int, items: list) -> dict[str, Any]:
     return {"items": items, "total": int(total), "limit": limit, "offset": offset}

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from abbanoa.analytics import compliance as quality_compliance
 from abbanoa.analytics import water_balance
 from abbanoa.metrics import METRICS
-from abbanoa.repository.common import InvalidParameter, iso, one_row, row_dict
+from abbanoa.repository.common import InvalidParameter, iso, one_row, overlapping, row_dict
 from abbanoa.repository.nodes import require_node
 
 PERIODS = ("hour", "day", "month")
@@ -57,13 +57,7 @@ def district_efficiency(
         raise InvalidParameter("period", f"must be one of {', '.join(PERIODS)}")
     district = _require_district(conn, tenant_id, district_id)
     p: dict[str, Any] = {"t": tenant_id, "d": district_id, "period": period, "lim": limit}
-    cond = ""
-    if start is not None:
-        cond += " AND e.period_start >= :start"
-        p["start"] = start
-    if end is not None:
-        cond += " AND e.period_start < :end"
-        p["end"] = end
+    cond = overlapping(p, start, end, "e.period_start")
     rows = conn.execute(
         sa.text(
             f"SELECT {', '.join('e.' + c.strip() for c in EFFICIENCY_COLUMNS.split(','))} "
@@ -89,16 +83,12 @@ def quality(
 ) -> dict[str, Any]:
     """Compliance per node/metric/day, open and recent excursions, and data-quality scores."""
     p: dict[str, Any] = {"t": tenant_id, "lim": limit}
-    day_cond = ""
-    if start is not None:
-        day_cond += " AND x.day >= :start"
-        p["start"] = start
-    if end is not None:
-        day_cond += " AND x.day < :end"
-        p["end"] = end
+    node_cond = ""
     if node_id is not None:
-        day_cond += " AND x.node_id = :n"
+        node_cond = " AND x.node_id = :n"
         p["n"] = node_id
+    day_cond = overlapping(p, start, end, "x.day") + node_cond
+    exc_cond = overlapping(p, start, end, "x.start_ts", "x.end_ts") + node_cond
     join = "JOIN nodes n ON n.node_id = x.node_id AND n.tenant_id = :t"
     compliance = conn.execute(
         sa.text(
@@ -108,7 +98,6 @@ def quality(
         ),
         p,
     ).all()
-    exc_cond = day_cond.replace("x.day >= :start", "x.end_ts >= :start").replace("x.day < :end", "x.start_ts < :end")
     excursions = conn.execute(
         sa.text(
             f"SELECT x.excursion_id, x.node_id, x.metric, x.limit_kind, x.low, x.high, x.start_ts, x.end_ts, "

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from abbanoa.metrics import METRICS
-from abbanoa.repository.common import InvalidParameter, iso, one_row, page, row_dict
+from abbanoa.repository.common import InvalidParameter, iso, one_row, overlapping, page, row_dict
 from abbanoa.stores.cache import NODE_LATEST
 
 NODE_COLUMNS = "n.node_id, n.name, n.node_type, n.latitude, n.longitude, n.district_id, n.active"
@@ -155,13 +155,7 @@ def quarantine(
     """Rows the importer set aside for this tenant, newest first, with their reason, and the
     count per reason (all rows of the range, not only the listed ones)."""
     p: dict[str, Any] = {"t": tenant_id, "lim": limit}
-    cond = "tenant_id = :t"
-    if start is not None:
-        cond += " AND quarantined_at >= :a"
-        p["a"] = start
-    if end is not None:
-        cond += " AND quarantined_at < :b"
-        p["b"] = end
+    cond = "tenant_id = :t" + overlapping(p, start, end, "quarantined_at")
     counts = dict(conn.execute(sa.text(f"SELECT reason, count(*) FROM quarantine WHERE {cond} GROUP BY 1"), p).all())
     rows = conn.execute(
         sa.text(
