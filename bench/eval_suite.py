@@ -28,47 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import scratch  # noqa: E402
+
 FAST = ("burst", 1.0)  # found within 1 h
 NIGHTS = ("growing_leak", 72.0)  # within 3 nights (72 h)
-
-
-def scratch(tag: str):
-    """Settings for a fresh eval_det_* database, BigQuery dataset, Redis prefix and Pub/Sub project."""
-    import sqlalchemy as sa
-
-    from abbanoa import migrations
-    from abbanoa.settings import Settings, reset_settings
-
-    run = f"{tag}_{uuid.uuid4().hex[:6]}".lower()
-    base = Settings.from_env()
-    url = sa.make_url(base.sqlalchemy_url).set(database=f"eval_det_{run}")
-    settings = base.with_(
-        database_url=url.render_as_string(hide_password=False),
-        bq_dataset=f"eval_det_{run}",
-        redis_key_prefix=f"eval_det:{run}:",
-        gcp_project=f"eval-det-{run.replace('_', '-')}"[:30],
-    )
-    reset_settings(settings)
-    migrations.ensure_database(settings)
-    migrations.apply_all(settings)
-    return settings
-
-
-def drop(settings) -> None:
-    import sqlalchemy as sa
-
-    from abbanoa.stores import postgres
-    from abbanoa.stores.bigquery import Warehouse
-
-    with contextlib.suppress(Exception):
-        wh = Warehouse(settings)
-        wh.client.delete_dataset(wh.dataset, delete_contents=True, not_found_ok=True)
-    postgres.dispose_engines()
-    url, args = postgres.connection(settings, timeout=30)
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT", connect_args=args)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-    admin.dispose()
 
 
 def one(
@@ -106,7 +69,11 @@ def one(
         t_sim = time.perf_counter() - t0
         if in_memory:
             return _row(network, seed, *_in_memory(out), t_sim, 0.0)
-        settings = scratch(f"{network}_{seed}")
+        settings = scratch.create(
+            f"eval_det_{network}_{seed}".lower(),
+            database_prefix="",
+            gcp_project=f"eval-det-{uuid.uuid4().hex[:8]}",
+        )
         try:
             t0 = time.perf_counter()
             with contextlib.redirect_stdout(io.StringIO()):
@@ -133,7 +100,7 @@ def one(
             t_detect = time.perf_counter() - t0
             report = evaluate.score(alerts, events, "medium", span_start, span_end, districts, sensors)
         finally:
-            drop(settings)
+            scratch.drop(settings)
     return _row(network, seed, report, districts, sensors, ticks, t_detect, t_sim, t_load)
 
 

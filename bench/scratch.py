@@ -32,7 +32,12 @@ def create(prefix: str = "bench", database_prefix: str = "abbanoa_", **changes) 
 
 
 def drop(settings: Settings) -> None:
-    """Drop the run's database (its connections first)."""
+    """Drop the run's database (its connections first) and its BigQuery dataset, if any."""
+    from abbanoa.stores.bigquery import Warehouse
+
+    with contextlib.suppress(Exception):
+        warehouse = Warehouse(settings)
+        warehouse.client.delete_dataset(warehouse.dataset, delete_contents=True, not_found_ok=True, timeout=30)
     postgres.dispose_engines()
     url, args = postgres.connection(settings, timeout=30)
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT", connect_args=args)
