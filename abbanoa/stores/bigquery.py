@@ -5,9 +5,12 @@ Pointed at the local emulator or at BigQuery by settings alone
 abbanoa/warehouse/tables.yaml, which Terraform reads too.
 
 Every call is bounded: google-cloud-bigquery retries a 500 or a hung request for 10
-minutes by default, and `result(timeout=)` bounds only the polling (LOCAL.md). Here each
-HTTP request has a timeout, the retries a deadline (BIGQUERY_DEADLINE_S; `check` 10 s),
-uploads few retries, and what still fails becomes ServiceUnavailable: one line.
+minutes by default, and `result(timeout=)` bounds only the polling (LOCAL.md). Here one
+call (an API request and its retries) ends within its deadline (BIGQUERY_DEADLINE_S) by
+construction: a retry is only started before half the deadline (google-api-core checks
+its timeout before each retry, not during one) and each request may take the other half.
+Uploads have few retries; the `check` probe is bounded in total (CHECK_DEADLINE_S, on a
+clock of its own); what still fails becomes ServiceUnavailable: one line.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import concurrent.futures
 import io
 import json
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -99,12 +103,14 @@ class Warehouse:
 
     @property
     def retry(self) -> api_retry.Retry:
-        """Retries of one API call, all within the deadline."""
-        return DEFAULT_RETRY.with_deadline(self.deadline_s)
+        """Retries of one API call: none started after half the deadline, so that with
+        request_timeout the call ends within the deadline."""
+        return DEFAULT_RETRY.with_deadline(self.deadline_s / 2)
 
     @property
     def request_timeout(self) -> float:
-        return self.deadline_s
+        """One HTTP request: the half of the deadline the retries leave."""
+        return self.deadline_s / 2
 
     @property
     def job_timeout(self) -> float:
@@ -141,12 +147,34 @@ class Warehouse:
     # --- calls ---------------------------------------------------------------------
 
     def check(self) -> None:
-        """Raise ServiceUnavailable (one line) unless a query answers within CHECK_DEADLINE_S."""
+        """Raise ServiceUnavailable (one line) unless a query answers within CHECK_DEADLINE_S,
+        in total: the probe runs on a thread of its own and is given up at the deadline
+        whatever the client is doing (a hung socket, a retry's back-off)."""
         probe = Warehouse(self.settings, deadline_s=CHECK_DEADLINE_S)
-        try:
-            job = probe.client.query("SELECT 1 AS ok", retry=probe.retry, job_retry=None, timeout=CHECK_DEADLINE_S / 2)
-            list(job.result(retry=probe.retry, timeout=CHECK_DEADLINE_S, job_retry=None))
-        except Exception as exc:  # any failure of the probe: down, 500, hung, refused, bad answer
+
+        def select_one():
+            job = probe.client.query("SELECT 1 AS ok", retry=probe.retry, job_retry=None, timeout=probe.request_timeout)
+            return list(job.result(retry=probe.retry, timeout=probe.request_timeout, job_retry=None))
+
+        outcome: dict[str, BaseException | None] = {}
+
+        def attempt():
+            try:
+                select_one()
+                outcome["error"] = None
+            except BaseException as exc:  # handed to the caller's thread
+                outcome["error"] = exc
+
+        # a daemon thread: a request still hanging at the deadline neither holds the caller
+        # nor keeps the process from exiting (it ends with its own timeout)
+        worker = threading.Thread(target=attempt, name="bigquery-probe", daemon=True)
+        worker.start()
+        worker.join(CHECK_DEADLINE_S)
+        if "error" not in outcome:
+            raise ServiceUnavailable(
+                f"BigQuery at {self.where} is unreachable: no answer to SELECT 1 within {CHECK_DEADLINE_S:g} s"
+            )
+        if (exc := outcome["error"]) is not None:  # down, 500, refused, bad answer
             raise ServiceUnavailable(
                 f"BigQuery at {self.where} is unreachable: {str(probe.unavailable(exc, 'SELECT 1')).split(': ', 1)[-1]}"
             ) from exc

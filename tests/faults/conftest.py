@@ -67,11 +67,14 @@ class StubBigQuery:
     def __init__(self, mode: str):
         stub = self
         self.requests = 0
+        self.first_request_at: float | None = None  # time.monotonic(), comparable across processes
         self.release = threading.Event()
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def _any(self):
                 stub.requests += 1
+                if stub.first_request_at is None:
+                    stub.first_request_at = time.monotonic()
                 if mode == "hang":
                     stub.release.wait(300)
                     return
