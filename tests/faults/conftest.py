@@ -4,9 +4,11 @@ at named stages, stores that fail on purpose (stub servers on loopback)."""
 from __future__ import annotations
 
 import http.server
+import tempfile
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -140,3 +142,52 @@ def exact_copy(engine, warehouse) -> tuple[int, int, int]:
     wrong = (len(got) - len(have)) + sum(1 for k, v in have.items() if k not in want or want[k] != v)
     assert stale == 0, f"{stale} hourly rollups differ from a recomputation"
     return len(got), lost, wrong
+
+
+@pytest.fixture(scope="session")
+def own_postgres(base_settings):
+    """A PostgreSQL server of the fault suite's own (tests/faults/own_services.py), with a
+    migrated database; tests stop and start it. Stopped and removed at the end."""
+    from abbanoa import migrations
+    from abbanoa.stores import postgres
+
+    from .own_services import OwnPostgres
+
+    # not under pytest's base temp: that is private to root, and the server runs as `postgres`
+    server = OwnPostgres(Path(tempfile.mkdtemp(prefix="faults-postgres-")))
+    settings = base_settings.with_(database_url=server.url("abbanoa_faults"))
+    migrations.ensure_database(settings)
+    migrations.apply_all(settings)
+    server.settings = settings
+    yield server
+    postgres.dispose_engines()
+    server.close()
+
+
+@pytest.fixture
+def own_pg(own_postgres):
+    """The own PostgreSQL, running, its tables emptied after the test."""
+    from abbanoa.stores import postgres
+
+    from ..conftest import empty_tables
+
+    if not own_postgres.running():
+        own_postgres.start()
+    yield own_postgres
+    if not own_postgres.running():
+        own_postgres.start()
+    empty_tables(postgres.engine(own_postgres.settings))
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A redis-server of the fault suite's own on its own port; killed at the end."""
+    from abbanoa.stores import cache as cache_module
+
+    from .own_services import OwnRedis
+
+    server = OwnRedis(tmp_path / "redis")
+    cache_module.reset_clients()
+    yield server
+    server.close()
+    cache_module.reset_clients()
