@@ -11,12 +11,11 @@ daily cycle keeps its place across daylight-saving changes.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from abbanoa.analytics.config import RELATIVE_FLOOR, SCALE_FLOOR, DetectorConfig
+from abbanoa.analytics.medians import nanmedian_rows
 
 SERIES = ["node_id", "metric"]
 _MAD_TO_SIGMA = 1.4826  # MAD -> sigma for normal data
@@ -51,10 +50,9 @@ def lagged_median_mad(values: pd.Series, groups: list[pd.Series], window: int, m
     grouped = values.groupby(groups, sort=False)
     lags = np.column_stack([grouped.shift(i).to_numpy(dtype=float) for i in range(1, window + 1)])
     count = np.sum(~np.isnan(lags), axis=1)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        med = np.nanmedian(lags, axis=1)
-        mad = np.nanmedian(np.abs(lags - med[:, None]), axis=1)
+    with np.errstate(all="ignore"):
+        med = nanmedian_rows(lags)  # np.nanmedian's numbers, without its masked-array path
+        mad = nanmedian_rows(np.abs(lags - med[:, None]))
     enough = count >= min_periods
     return np.where(enough, med, np.nan), np.where(enough, _MAD_TO_SIGMA * mad, np.nan)
 

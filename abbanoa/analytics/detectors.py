@@ -7,13 +7,12 @@ Scores are in robust standard deviations unless said otherwise; a point is flagg
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from abbanoa.analytics.baseline import SERIES, expected_hourly, prepare, with_expected
 from abbanoa.analytics.config import SCALE_FLOOR, DetectorConfig, sensitivity_frame
+from abbanoa.analytics.medians import nanmedian_rows
 from abbanoa.metrics import METRICS
 
 FLAG_COLUMNS = [
@@ -255,9 +254,7 @@ class _Series:
         series, as many as there are; NaN for none."""
         padded = self.padded(values)
         lags = np.column_stack([self.back(np.roll(padded, direction * i)) for i in range(1, side + 1)])
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=RuntimeWarning)
-            return np.nanmedian(lags, axis=1)
+        return nanmedian_rows(lags)
 
 
 SPIKE_MAD_WINDOW = 49
