@@ -27,7 +27,24 @@ def prepare(readings: pd.DataFrame) -> pd.DataFrame:
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
     frame = frame.dropna(subset=["value", "ts"])
-    return frame.sort_values(["node_id", "metric", "ts"], kind="stable").reset_index(drop=True)
+    return sort_by_series(frame)
+
+
+def sort_by_series(frame: pd.DataFrame) -> pd.DataFrame:
+    """frame.sort_values(["node_id", "metric", "ts"], kind="stable"), index reset: the same
+    order from integer codes (ids ranked as pandas ranks them), and no reordering at all
+    when the rows come sorted already (a tick prepares its window twice; the database
+    sends it sorted), instead of sorting a million strings each time."""
+    node, _ = pd.factorize(frame["node_id"], sort=True)
+    metric, metrics = pd.factorize(frame["metric"], sort=True)
+    ts = frame["ts"].array.asi8 if isinstance(frame["ts"].dtype, pd.DatetimeTZDtype) else None
+    if ts is None or (node < 0).any() or (metric < 0).any():  # missing ids: pandas' own rules
+        return frame.sort_values(["node_id", "metric", "ts"], kind="stable").reset_index(drop=True)
+    series = node.astype(np.int64) * max(len(metrics), 1) + metric
+    step, tick = np.diff(series), np.diff(ts)
+    if ((step > 0) | ((step == 0) & (tick >= 0))).all():
+        return frame.reset_index(drop=True)
+    return frame.iloc[np.lexsort((ts, series))].reset_index(drop=True)
 
 
 def hourly(readings: pd.DataFrame, timezone: str) -> pd.DataFrame:

@@ -101,3 +101,14 @@ def test_side_and_rolling_medians_never_reach_into_the_next_series():
     assert before[2] == 1.0 and before[3] == 100.0 and before[4] == 1.5
     median = series.rolling_median(frame["value"].to_numpy(), 3, min_periods=1)
     assert median.tolist() == [1.5, 150.0, 2.0, 150.0, 2.5]
+
+
+def test_sorting_by_series_gives_pandas_stable_order_sorted_or_not():
+    from abbanoa.analytics.baseline import sort_by_series
+
+    readings = interleaved_readings()
+    readings = pd.concat([readings, readings.iloc[::7].assign(value=-1.0)])  # duplicates: stable order
+    readings["node_id"] = readings["node_id"].where(readings["metric"] != "ph", "n-lower")  # case ranks
+    expected = readings.sort_values(["node_id", "metric", "ts"], kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(sort_by_series(readings), expected)
+    pd.testing.assert_frame_equal(sort_by_series(expected), expected)  # already sorted: kept
