@@ -147,7 +147,8 @@ def run_size(nodes: int, args) -> dict[str, dict]:
             print(f"\n== {nodes:,} nodes: database {name} as generated before (--keep); load {os.getloadavg()[0]:.1f}")
         env = child_env(settings)
         # the window reaches into yesterday (local): its baselines first, untimed
-        measure("detection_baselines", NOW - dt.timedelta(days=1), {}, env, args.timeout)
+        if not args.jobs or "anomaly_detection" in args.jobs:
+            measure("detection_baselines", NOW - dt.timedelta(days=1), {}, env, args.timeout)
         print(f"{'job':<34} {'wall s':>8} {'CPU s':>8} {'RSS MB':>8}  {'goal (1,000 nodes)':<22} notes")
         for label, job, minutes, params, goal in STEPS:
             if args.jobs and job not in args.jobs and not (job == "raw_window" and "anomaly_detection" in args.jobs):
