@@ -24,6 +24,7 @@ from abbanoa.stores import postgres
 
 TENANT = "abbanoa"
 RAW_STEP_MIN = 5
+KEYED = ("readings", "readings_5m", "readings_1h", "readings_1d")  # primary keys built after the load
 TYPED = {
     "flow_meter": ("flow_rate", "total_flow", "pressure", "temperature"),
     "pressure_logger": ("pressure", "temperature"),
@@ -88,6 +89,14 @@ def generate(
     history_from = (now - dt.timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
     wanted = ALL[:metrics] if metrics else None
     with postgres.engine(settings).begin() as conn:
+        # a bulk load: no flush per commit, big sorts for the key builds, and the readings
+        # tables' primary keys dropped while they fill (one sorted build each afterwards
+        # instead of millions of random B-tree insertions: 1,000 nodes took 682 s with them)
+        conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
+        conn.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
+        conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
+        for table in KEYED:
+            conn.execute(sa.text(f"ALTER TABLE {table} DROP CONSTRAINT {table}_pkey"))
         conn.execute(sa.text("SELECT setseed(0.14)"))
         conn.execute(sa.text("INSERT INTO tenants (tenant_id, name) VALUES (:t, 'Abbanoa')"), {"t": TENANT})
         conn.execute(
@@ -186,6 +195,9 @@ def generate(
                 " FROM readings_1h GROUP BY 1, 2, 3"
             )
         )
+        for table in KEYED:
+            key = "ts" if table == "readings" else "bucket"
+            conn.execute(sa.text(f"ALTER TABLE {table} ADD PRIMARY KEY (node_id, metric, {key})"))
         conn.execute(
             sa.text(
                 "INSERT INTO latest_readings SELECT DISTINCT ON (node_id, metric) node_id, metric, ts, value"

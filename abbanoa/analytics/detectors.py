@@ -7,13 +7,12 @@ Scores are in robust standard deviations unless said otherwise; a point is flagg
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from abbanoa.analytics.baseline import SERIES, expected_hourly, prepare, with_expected
 from abbanoa.analytics.config import SCALE_FLOOR, DetectorConfig, sensitivity_frame
+from abbanoa.analytics.medians import nanmedian_rows
 from abbanoa.metrics import METRICS
 
 FLAG_COLUMNS = [
@@ -218,13 +217,47 @@ def stuck_value(readings: pd.DataFrame, config: DetectorConfig, thresholds=None)
     )
 
 
-def _side_median(grouped, side: int, direction: int) -> np.ndarray:
-    """Median of the `side` values before (direction 1) or after (-1) each one in its group,
-    as many as there are; NaN for none. A matrix of shifts: vectorised over every series."""
-    lags = np.column_stack([grouped.shift(direction * i).to_numpy(dtype=float) for i in range(1, side + 1)])
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        return np.nanmedian(lags, axis=1)
+class _Series:
+    """The rows of a frame laid out series after series (in their order within each series),
+    with `pad` NaNs between two series, so that one rolling window or shift over the whole
+    padded array never reaches into another series: the same result as a per-series
+    groupby-rolling or groupby-shift, computed in one pass (no groupby on the id strings)."""
+
+    def __init__(self, frame: pd.DataFrame, pad: int):
+        node, _ = pd.factorize(frame["node_id"])
+        metric, metrics = pd.factorize(frame["metric"])
+        codes = node.astype(np.int64) * max(len(metrics), 1) + metric
+        self.order = np.argsort(codes, kind="stable")  # series after series, rows in their order
+        ordered = codes[self.order]
+        rank = np.concatenate([[0], np.cumsum(ordered[1:] != ordered[:-1])]) if len(ordered) else ordered
+        self.pos = np.arange(len(ordered)) + pad * rank
+        self.size = (self.pos[-1] + 1 + pad) if len(ordered) else 0
+
+    def padded(self, values: np.ndarray) -> np.ndarray:
+        out = np.full(self.size, np.nan)
+        out[self.pos] = np.asarray(values, dtype=float)[self.order]
+        return out
+
+    def back(self, padded: np.ndarray) -> np.ndarray:
+        """Values at the rows' padded positions, in the frame's row order."""
+        out = np.empty(len(self.order))
+        out[self.order] = padded[self.pos]
+        return out
+
+    def rolling_median(self, values: np.ndarray, window: int, min_periods: int) -> np.ndarray:
+        """Per series: the centred rolling median (pandas' Rolling.median, NaNs not counted)."""
+        roll = pd.Series(self.padded(values)).rolling(window, center=True, min_periods=min_periods)
+        return self.back(roll.median().to_numpy())
+
+    def side_median(self, values: np.ndarray, side: int, direction: int) -> np.ndarray:
+        """Median of the `side` values before (direction 1) or after (-1) each one in its
+        series, as many as there are; NaN for none."""
+        padded = self.padded(values)
+        lags = np.column_stack([self.back(np.roll(padded, direction * i)) for i in range(1, side + 1)])
+        return nanmedian_rows(lags)
+
+
+SPIKE_MAD_WINDOW = 49
 
 
 def spike(readings: pd.DataFrame, config: DetectorConfig, thresholds=None) -> pd.DataFrame:
@@ -235,18 +268,15 @@ def spike(readings: pd.DataFrame, config: DetectorConfig, thresholds=None) -> pd
     frame = readings.reset_index(drop=True)
     if frame.empty:
         return empty_flags()
-    keys = [frame["node_id"], frame["metric"]]
     side = max(config.spike_window // 2, 1)
-    grouped = frame["value"].groupby(keys, sort=False)
-    before, after = _side_median(grouped, side, 1), _side_median(grouped, side, -1)
-    roll = grouped.rolling(config.spike_window, center=True, min_periods=3)
-    med = roll.median().reset_index(level=[0, 1], drop=True).sort_index().to_numpy()
-    resid = frame["value"] - med
-    absdev = resid.abs().groupby(keys, sort=False).rolling(49, center=True, min_periods=5)
-    mad = absdev.median().reset_index(level=[0, 1], drop=True).sort_index().to_numpy()
+    series = _Series(frame, pad=max(config.spike_window, SPIKE_MAD_WINDOW, side))
+    value = frame["value"].to_numpy(dtype=float)
+    before, after = series.side_median(value, side, 1), series.side_median(value, side, -1)
+    med = series.rolling_median(value, config.spike_window, min_periods=3)
+    resid = value - med
+    mad = series.rolling_median(np.abs(resid), SPIKE_MAD_WINDOW, min_periods=5)
     floor = frame["metric"].map(SCALE_FLOOR).fillna(0.0).to_numpy()
     scale = np.fmax(1.4826 * mad, np.fmax(floor, 0.01 * np.abs(med)))
-    value = frame["value"].to_numpy()
     left, right = (value - before) / scale, (value - after) / scale
     # the smaller of the two distances, when both point the same way (NaN at a series' ends)
     score = pd.Series(np.where(np.sign(left) == np.sign(right), np.sign(left) * np.fmin(abs(left), abs(right)), 0.0))

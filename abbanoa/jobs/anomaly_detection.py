@@ -103,10 +103,9 @@ def refresh_baselines(conn: sa.Connection, config: DetectorConfig, days: list[dt
     for day in sorted(set(days) - baselines.stored_days(conn, days)):
         until = pd.Timestamp(day).tz_localize(config.timezone).tz_convert("UTC").to_pydatetime()
         since = until - history_span(config)
-        shards = max(1, -(-readings.active_nodes(conn) // SHARD_NODES))
         refs, stats = [], []
-        for i in range(shards):
-            history = readings.hourly_means(conn, since, until, shard=(i, shards))
+        for nodes in baselines.node_batches(conn, SHARD_NODES):
+            history = readings.hourly_means(conn, since, until, nodes=nodes)
             read += len(history)
             r, s = baseline.day_references(history, pd.Timestamp(day), config)
             refs.append(r)

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from abbanoa.analytics import water_balance
 from abbanoa.jobs.base import JobContext, JobOutcome
-from abbanoa.repository import district_flows, efficiency_store
+from abbanoa.repository import district_flows, efficiency_store, registry_reads
 from abbanoa.stores.cache import EFFICIENCY_SUMMARY
 
 SUMMARY_TTL_S = 3600
@@ -135,11 +135,29 @@ def cache_summary(ctx: JobContext, results: pd.DataFrame, districts: pd.DataFram
 
 
 OVERVIEW_RANGES = ("1h", "24h")  # the longer ones count a month of rollups: cache_refresh's hourly job
+OVERVIEW_TTL_S = 2 * 3600  # as cache_refresh's
 
 
 def refresh_overview(ctx: JobContext) -> int:
-    """Recompute the Overview's cached system figures of the short ranges (`system:metrics:...`)
-    now that the losses changed, rather than leaving them up to an hour old until cache_refresh."""
+    """Bring the Overview's cached system figures of the short ranges (`system:metrics:...`)
+    up to date with the losses just stored, rather than leaving them up to an hour old until
+    cache_refresh. Only the balance changed here: a cached document gets its balance and
+    losses recomputed (a few network_efficiency rows); the rest of it (node and reading
+    counts over the 5-minute rollups: 2.6 M rows a day at 1,000 nodes, 6 s of this job's
+    8.75 s) stays as cache_refresh computed it. A range not cached yet is computed whole."""
     from abbanoa import summary
+    from abbanoa.stores.cache import SYSTEM_METRICS
 
-    return summary.refresh_cache(ctx.engine, ctx.cache, ctx.now, ranges=OVERVIEW_RANGES)
+    items = {}
+    with ctx.engine.connect() as conn:
+        for tenant_id in registry_reads.tenant_ids(conn):
+            for time_range in OVERVIEW_RANGES:
+                key = ctx.cache.key(SYSTEM_METRICS, tenant_id=tenant_id, time_range=time_range)
+                cached = ctx.cache.get_json(key)
+                if not isinstance(cached, dict) or "balance" not in cached:
+                    items[key] = summary.system_metrics(conn, tenant_id, time_range, ctx.now)
+                    continue
+                start = ctx.now - summary.TIME_RANGES[time_range]
+                balance = summary.tenant_balance(summary.balance_days(conn, tenant_id, start, ctx.now))
+                items[key] = {**cached, "losses_m3": balance["losses_m3"], "balance": balance}
+    return ctx.cache.set_many_json(items, ttl_s=OVERVIEW_TTL_S) if items else 0

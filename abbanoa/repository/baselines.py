@@ -16,6 +16,14 @@ from abbanoa.stores import postgres
 KEEP_DAYS = 7  # days of stored baselines kept (a tick reaches back 3 at most)
 
 
+def node_batches(conn: sa.Connection, size: int) -> list[list[str]]:
+    """The active nodes in batches of `size` (ordered by id): the baseline step reads each
+    batch's hours through the readings_1h key (node_id first), so together they read the
+    weeks once; a hash of the id per batch read every hour of the weeks once per batch."""
+    ids = [r[0] for r in conn.execute(sa.text("SELECT node_id FROM nodes WHERE active ORDER BY node_id"))]
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
 def stored_days(conn: sa.Connection, days: list[dt.date]) -> set[dt.date]:
     """Which of `days` have their baselines stored."""
     rows = conn.execute(sa.text("SELECT day FROM detection_baseline_days WHERE day = ANY(:d)"), {"d": days}).all()
