@@ -5,7 +5,7 @@ database saw during each run (the cached route should open none beyond the per-w
 user-row refresh every USER_CACHE_S seconds).
 
 Run: .venv/bin/python bench/bench_api_summary.py [--seconds 10] [--connections 8] [--workers 2]
-It creates and drops its own database and Redis keys; gunicorn listens on 127.0.0.1:18410.
+It creates and drops its own database and Redis keys; gunicorn listens on 127.0.0.1:--port (19310).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from abbanoa.stores import postgres  # noqa: E402
 from abbanoa.summary import system_metrics  # noqa: E402
 from bench import scratch  # noqa: E402
 
-PORT = 18410
 TENANT = "abbanoa"
 PASSWORD = "bench-" + uuid.uuid4().hex
 
@@ -83,6 +82,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (gthread, 4 threads each)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (the median is printed)")
+    parser.add_argument("--port", type=int, default=19310, help="gunicorn's port on 127.0.0.1")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk not found: apt-get install wrk (Debian package)", file=sys.stderr)
@@ -94,11 +94,11 @@ def main() -> int:
         env = scratch.server_env(settings, ROOT)
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         server = subprocess.Popen(
-            [gunicorn, "-w", str(args.workers), "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{PORT}",
+            [gunicorn, "-w", str(args.workers), "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{args.port}",
              "--log-level", "warning", "bench.api_bare:app"],
             env=env, cwd=ROOT,
         )  # fmt: skip
-        base = f"http://127.0.0.1:{PORT}"
+        base = f"http://127.0.0.1:{args.port}"
         deadline = time.monotonic() + 60
         while True:
             try:

@@ -19,6 +19,8 @@ import secrets
 import threading
 import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +94,25 @@ def issue(
     return jwt.encode(claims, secret(settings), algorithm=ALGORITHM)
 
 
-def decode(settings: Settings, token: str, kind: str) -> dict[str, Any]:
-    """The verified claims; AuthError for an expired, tampered, alg=none, wrong-kind or revoked token."""
+# Verified signatures, per secret and token string: the same bytes under the same key give
+# the same claims, so the HMAC and PyJWT's per-character segment checks run once per token
+# and worker (they were a third of a cached request's CPU, bench/bench_api_summary.py).
+# Expiry, kind and revocation are still checked on every request.
+_VERIFIED_MAX = 4096
+_verified: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+
+
+def verify(settings: Settings, token: str) -> dict[str, Any]:
+    """The claims of a token signed by us and not expired (AuthError otherwise); no revocation check."""
+    key = (secret(settings), token)
+    with _lock:
+        claims = _verified.get(key)
+        if claims is not None:
+            _verified.move_to_end(key)
+    if claims is not None:
+        if time.time() >= claims["exp"]:  # PyJWT's rule: expired once now >= exp (leeway 0)
+            raise AuthError("token expired")
+        return dict(claims)
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -103,7 +122,7 @@ def decode(settings: Settings, token: str, kind: str) -> dict[str, Any]:
     try:
         claims = jwt.decode(
             token,
-            secret(settings),
+            key[0],
             algorithms=[ALGORITHM],
             issuer=ISSUER,
             options={"require": ["exp", "iat", "jti", "sid", "sub", "type", "iss"]},
@@ -112,11 +131,34 @@ def decode(settings: Settings, token: str, kind: str) -> dict[str, Any]:
         raise AuthError("token expired") from None
     except jwt.PyJWTError:
         raise AuthError("invalid token") from None
-    if claims.get("type") != kind:
-        raise AuthError(f"not an {kind} token" if kind == "access" else f"not a {kind} token")
     if not isinstance(claims.get("uid"), int) or not isinstance(claims.get("tenant"), str):
         raise AuthError("invalid token")
-    revoked = is_revoked(settings, claims["jti"], strict=(kind == "refresh"), sid=claims["sid"])
+    if not isinstance(claims["exp"], int | float):
+        raise AuthError("invalid token")
+    with _lock:
+        _verified[key] = claims
+        while len(_verified) > _VERIFIED_MAX:
+            _verified.popitem(last=False)
+    return dict(claims)
+
+
+def decode(settings: Settings, token: str, kind: str) -> dict[str, Any]:
+    """The verified claims; AuthError for an expired, tampered, alg=none, wrong-kind or revoked token."""
+    return decode_and_get(settings, token, kind)[0]
+
+
+def decode_and_get(
+    settings: Settings, token: str, kind: str, fetch: Callable[[dict], list[str]] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """decode(), and the Redis keys that `fetch(claims)` names read in the same round trip as
+    the revocation check: (claims, {key: value or None when absent}); {} when Redis is down. The values are
+    read before the user's row and role are checked: the caller must not use them unless
+    those checks pass."""
+    claims = verify(settings, token)
+    if claims.get("type") != kind:
+        raise AuthError(f"not an {kind} token" if kind == "access" else f"not a {kind} token")
+    keys = fetch(claims) if fetch is not None else []
+    revoked, fetched = _revocation(settings, claims["jti"], kind == "refresh", claims["sid"], keys)
     if revoked == "token" and kind == "refresh":
         # a spent refresh token presented again: its family is compromised (RFC 9700 4.14.2)
         revoke_session(settings, claims["sid"])
@@ -124,7 +166,7 @@ def decode(settings: Settings, token: str, kind: str) -> dict[str, Any]:
         raise AuthError("refresh token already used: session revoked")
     if revoked:
         raise AuthError("token revoked")
-    return claims
+    return claims, fetched
 
 
 def revoke_session(settings: Settings, sid: str) -> None:
@@ -153,6 +195,13 @@ def _revoke_key(settings: Settings, key: str, ttl_s: int) -> None:
 
 def is_revoked(settings: Settings, jti: str, strict: bool, sid: str | None = None) -> str | None:
     """ "session" when the token's session is revoked, "token" when the token itself is, else None."""
+    return _revocation(settings, jti, strict, sid, [])[0]
+
+
+def _revocation(
+    settings: Settings, jti: str, strict: bool, sid: str | None, fetch: list[str]
+) -> tuple[str | None, dict[str, str]]:
+    """is_revoked's answer, and the values of the (full) Redis keys `fetch`, in one pipeline."""
     keys = {"token": REVOKED_KEY.format(jti=jti)}
     if sid:
         keys = {"session": REVOKED_SESSION_KEY.format(sid=sid), **keys}
@@ -160,16 +209,20 @@ def is_revoked(settings: Settings, jti: str, strict: bool, sid: str | None = Non
     with _lock:
         for what, key in keys.items():
             if _local_revoked.get(key, 0.0) >= now:
-                return what
+                return what, {}
     try:
         pipe = redis_client(settings).pipeline(transaction=False)
         for key in keys.values():
             pipe.exists(settings.redis_key_prefix + key)
+        for key in fetch:
+            pipe.get(key)
         found = pipe.execute()
     except redis.RedisError as exc:
         redis_failed(settings, exc)
         if strict:
             raise TokenStoreDown("token revocation list unavailable; try again shortly") from exc
         log.warning("revocation list unavailable, accepting a short-lived access token: %s", exc)
-        return None
-    return next((what for what, hit in zip(keys, found, strict=True) if hit), None)
+        return None, {}
+    revoked = next((what for what, hit in zip(keys, found, strict=False) if hit), None)
+    values = dict(zip(fetch, found[len(keys) :], strict=True))  # None: the key does not exist
+    return revoked, values

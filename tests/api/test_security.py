@@ -235,3 +235,45 @@ def test_a_user_disabled_through_the_api_is_refused_at_once_and_one_changed_else
     patch = client.patch(f"{API}/users/{victim['user_id']}", json={"active": False}, headers=admin_headers)
     assert patch.status_code == 200, patch.json
     assert client.get(f"{API}/auth/me", headers=headers).status_code == 401
+
+
+def test_a_cached_summary_is_one_redis_round_trip_and_a_revocation_from_elsewhere_stops_it_at_once(
+    client, auth, data, cache, settings, monkeypatch
+):
+    import redis
+
+    from abbanoa.stores import cache as cache_module
+
+    login = auth("viewer")
+    key = cache.key(cache_module.SYSTEM_METRICS, tenant_id="abbanoa", time_range="30d")
+    cache.set_json(key, {"tenant_id": "abbanoa", "time_range": "30d", "nodes_total": 7})
+    client.get(f"{API}/dashboard/summary?range=30d", headers=login.headers)  # the user row is now cached
+    trips = []
+    real = redis.client.Pipeline.execute
+    monkeypatch.setattr(redis.client.Pipeline, "execute", lambda self, *a, **k: trips.append(1) or real(self, *a, **k))
+    real_get = redis.Redis.get
+
+    def get(self, *a, **k):  # a pipeline's get only queues; a client's get is a round trip
+        if not isinstance(self, redis.client.Pipeline):
+            trips.append(2)
+        return real_get(self, *a, **k)
+
+    monkeypatch.setattr(redis.Redis, "get", get)
+    served = client.get(f"{API}/dashboard/summary?range=30d", headers=login.headers)
+    assert served.json["source"] == "cache" and served.json["nodes_total"] == 7
+    assert trips == [1]  # revocation check and the figures in one pipeline
+    # another worker revokes the token: only Redis knows; the next request is refused
+    jti = jwt.decode(login.access, options={"verify_signature": False})["jti"]
+    cache_module.client(settings).set(settings.redis_key_prefix + f"revoked:{jti}", "1", ex=60)
+    refused = client.get(f"{API}/dashboard/summary?range=30d", headers=login.headers)
+    assert refused.status_code == 401 and refused.json["error"]["message"] == "token revoked"
+
+
+def test_a_verified_token_is_refused_once_it_expires(client, auth, data, monkeypatch):
+    login = auth("viewer")
+    headers = login.headers
+    assert client.get(f"{API}/auth/me", headers=headers).status_code == 200  # verified, remembered
+    later = jwt.decode(login.access, options={"verify_signature": False})["exp"] + 1
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    refused = client.get(f"{API}/auth/me", headers=headers)
+    assert refused.status_code == 401 and refused.json["error"]["message"] == "token expired"
