@@ -227,6 +227,13 @@ def forecast_local(plans: list[_Plan], horizon: int, level: float, candidates=CA
     plans = [p for p in plans if p.measured >= MIN_HISTORY_H]
     if not plans:
         return []
+    val_origins, val, final = candidate_forecasts(plans, horizon, candidates)
+    return combine(plans, val_origins, val, final, horizon, level)
+
+
+def candidate_forecasts(plans: list[_Plan], horizon: int, candidates=CANDIDATES):
+    """Every candidate's forecasts: from the validation origins in each series' own past
+    (boosted model trained before them) and from the real origin (trained on everything)."""
     val_origins = [_validation_origins(p) for p in plans]
     gbm_val = gbm_final = None
     if "gbm" in candidates:
@@ -237,6 +244,11 @@ def forecast_local(plans: list[_Plan], horizon: int, level: float, candidates=CA
         gbm_final = models.gbm_fit(*rows) if rows is not None else None
     val = _forecasts(plans, val_origins, horizon, gbm_val, candidates)
     final = _forecasts(plans, [np.array([p.origin]) for p in plans], horizon + 2, gbm_final, candidates)
+    return val_origins, val, final
+
+
+def combine(plans: list[_Plan], val_origins, val, final, horizon: int, level: float) -> list[dict]:
+    """Per series and band, the choice with the lowest own-past error, and its interval."""
     alpha = (1.0 - level) / 2.0
     out = []
     for plan, orig, v, f in zip(plans, val_origins, val, final, strict=True):
