@@ -52,6 +52,36 @@ def test_a_probes_outage_is_one_incident_listing_its_metrics():
     assert outage["members"] == [10, 11, 12, 13, 14] and len(outage["metrics"]) == 5
 
 
+def test_the_hydraulic_symptoms_of_one_burst_across_loggers_are_one_incident_led_by_the_burst():
+    from dashboard.views.anomalies import symptoms
+
+    # given a burst on D1's inflow at 08:00: its baseline deviation, pressure drops at three
+    # loggers within 20 minutes; and what is not that burst: a drop in D2 at the same time,
+    # a drop in D1 three hours later, a turbidity deviation at a D1 logger during the burst
+    def at(i, kind, start_h, node=None, metric="pressure", district="D1", severity="high"):
+        return {**_a(i, kind, start_h, start_h - 2, node=node, metric=metric, severity=severity),
+                "district_id": district}  # fmt: skip
+
+    burst = at(1, detectors.BURST, 4.0, metric="flow_rate", severity="medium")
+    inflow = at(2, detectors.BASELINE, 4.1, metric="flow_rate")
+    drops = [at(3 + i, detectors.PRESSURE_DROP, 4.0 - i / 6, node=f"P{i}") for i in range(3)]
+    elsewhere = at(10, detectors.PRESSURE_DROP, 4.0, node="Q1", district="D2")
+    later = at(11, detectors.PRESSURE_DROP, 1.0, node="P0")
+    turbidity = at(12, detectors.BASELINE, 3.9, node="P1", metric="turbidity")
+    # when they are grouped
+    grouped = incidents.group([burst, inflow, *drops, elsewhere, later, turbidity])
+    # then the burst and its symptoms are one incident led by the burst, listing its members
+    one = next(g for g in grouped if 1 in g["members"])
+    assert one["members"] == [1, 2, 3, 4, 5] and one["anomaly_id"] == 1 and one["anomaly_type"] == "burst"
+    assert one["nodes"] == ["P0", "P1", "P2"] and one["types"] == ["baseline_deviation", "burst", "pressure_drop"]
+    assert one["start_ts"] == NOW - dt.timedelta(hours=4.1)
+    assert sorted(len(g["members"]) for g in grouped) == [1, 1, 1, 5]
+    members = [burst, inflow, *drops]
+    assert symptoms(one, members) == (
+        "burst: district inflow · baseline deviation: district inflow · pressure drop: P0, P1, P2"
+    )
+
+
 def _insert(api_db, kind, start, end, observed=None, expected=None) -> int:
     with api_db.begin() as conn:
         return conn.execute(
