@@ -6,7 +6,9 @@ sidebar, and the nine views (dashboard/views/*, each a `main()`).
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run` from anywhere
@@ -105,27 +107,54 @@ def sidebar() -> None:
         st.rerun()
 
 
-LIVE_POLL_S = 5  # how often an open dashboard asks for new alerts (a fragment, not a page reload)
+LIVE_CHECK_S = 2  # how often a session's fragment looks at what the live stream brought
+BACKSTOP_S = 30  # and asks the API's event cursor directly (Redis down: the stream has no push)
 BANNER_KEY = "live_banner"
+NEWEST = 2**62  # `after` for "nothing, just the newest id" (GET /events)
 
 
 def live_events() -> None:
     """New and escalated alerts since this session last looked: a toast each, a banner above
-    the view, and a rerun of the page so the affected figures refresh (no page reload)."""
-    try:
-        from dashboard import ui
+    the view, and a rerun of the page so the affected figures refresh (no page reload).
 
-        answer = ui.source().events(st.session_state.get("live_after", 0))
+    They come from the process's relay of the API's server-sent-events stream
+    (dashboard/live.py), looked at every LIVE_CHECK_S; every BACKSTOP_S the session also asks
+    the API's event cursor (GET /events?after=), which holds every alert the stream carries."""
+    import uuid
+
+    from dashboard import live, ui
+
+    settings = get_settings()
+    try:
+        ui.source().check_user()  # a refused user sees no more alerts (at most every 10 s)
+    except data.LoginFailed as exc:
+        ui.end_session(f"Your session has ended ({exc}); please log in again.")
     except data.Unavailable:
-        return  # fallback mode or the API down: the views say so themselves
+        pass
+    now = time.monotonic()
     if "live_after" not in st.session_state:
-        st.session_state["live_after"] = answer.get("newest", 0)  # only what comes after opening
+        try:
+            st.session_state["live_after"] = ui.source().events(NEWEST).get("newest", 0)  # what comes after opening
+        except data.Unavailable:
+            st.session_state["live_after"] = None  # fallback mode or the API down: the stream only
+        st.session_state["live_session"] = uuid.uuid4().hex
+        st.session_state["live_polled"] = now
+    after = st.session_state["live_after"]
+    relay = live.relay(settings.api_url, st.session_state["user"]["tenant_id"], after)
+    relay.look(st.session_state["live_session"], st.session_state["token"])
+    if after is None:  # no cursor yet: what the stream brings from now on
+        after = st.session_state["live_after"] = max([0, *(e["alert_id"] for e in relay.since(0))])
         return
-    items = answer.get("items") or []
+    items = {e["alert_id"]: e for e in relay.since(after)}
+    if now - st.session_state.get("live_polled", 0) >= BACKSTOP_S:
+        st.session_state["live_polled"] = now
+        with contextlib.suppress(data.Unavailable):  # the views say so themselves
+            items.update({e["alert_id"]: e for e in ui.source().events(after).get("items") or []})
     if not items:
         return
-    st.session_state["live_after"] = max(e["alert_id"] for e in items)
-    texts = [banner_text(e) for e in items]
+    events = [items[i] for i in sorted(items)]
+    st.session_state["live_after"] = events[-1]["alert_id"]
+    texts = [banner_text(e) for e in events]
     for text in texts:
         st.toast(text, icon=":material/notifications_active:")
     st.session_state[BANNER_KEY] = texts[-5:]
@@ -162,7 +191,7 @@ def main() -> None:
         return
     sidebar()
     banner()
-    st.fragment(live_events, run_every=LIVE_POLL_S)()
+    st.fragment(live_events, run_every=LIVE_CHECK_S)()
     pages = [
         st.Page(fn, title=title, url_path=path, icon=icon, default=(i == 0))
         for i, (fn, title, path, icon) in enumerate(VIEWS)

@@ -90,7 +90,7 @@ COLUMN_LABELS = {
     "assigned_to": "Assigned to",
     "estimated_flow_l_s": "Estimated flow [l/s]",
     "estimated_volume_m3": "Volume lost [m³]",
-    "members": "Metrics",
+    "members": "Symptoms",
     "net_inflow_m3": "System input [m³]",
     "consumption_m3": "Billed consumption [m³]",
     "losses_m3": "Real losses [m³]",

@@ -75,24 +75,61 @@ def leak_estimate(
     return flow, flow * seconds / 1000.0
 
 
+# Hydraulic symptoms of one cause (a burst, a shut valve): the district's inflow rising and
+# its loggers' pressure falling. Those of one district starting within HYDRAULIC_WINDOW of the
+# first one are one incident whatever the node: a burst is felt across the district within
+# minutes (the pressure wave travels at about 1 km/s; the loggers report every 5 minutes),
+# while a separate cause in the same district rarely starts within the same hour.
+HYDRAULIC_TYPES = (detectors.BURST, detectors.PRESSURE_DROP)
+HYDRAULIC_METRICS = ("flow_rate", "pressure")  # a baseline deviation of these is hydraulic too
+HYDRAULIC_WINDOW = dt.timedelta(hours=1)
+
+
+def hydraulic(anomaly: dict) -> bool:
+    """A hydraulic symptom: a burst, a pressure drop, or a flow or pressure baseline deviation."""
+    kind = anomaly["anomaly_type"]
+    return kind in HYDRAULIC_TYPES or (kind == detectors.BASELINE and anomaly.get("metric") in HYDRAULIC_METRICS)
+
+
 def group(anomalies: list[dict], gap: dt.timedelta = dt.timedelta(minutes=30)) -> list[dict]:
-    """One incident per root cause: anomalies of one node (or, without a node, one district)
+    """One incident per root cause. Anomalies of one node (or, without a node, one district)
     and one family (a probe's outage: its gaps; a sensor's faults) that overlap in time are one
-    incident listing its metrics and members. Input and output newest first."""
+    incident listing its metrics and members; so are the hydraulic symptoms of one district
+    that start within HYDRAULIC_WINDOW of the incident's first (a burst: the inflow step and
+    the pressure drops at several loggers), led by the burst. Input and output newest first;
+    each incident also lists its members' nodes and types."""
     families = {detectors.GAP: "outage", detectors.STUCK: "outage", detectors.TOTALIZER: "outage"}
     incidents: list[dict] = []
-    for a in sorted(anomalies, key=lambda x: x["start_ts"]):
+    for a in sorted(anomalies, key=lambda x: (x["start_ts"], x["anomaly_id"])):
         key = (a.get("node_id") or a.get("district_id"), families.get(a["anomaly_type"], a["anomaly_type"]))
+        district = a.get("district_id") if hydraulic(a) else None
         for inc in incidents:
-            if inc["key"] == key and a["start_ts"] <= inc["end_ts"] + gap and a["end_ts"] >= inc["start_ts"] - gap:
+            same_cause = (
+                inc["key"] == key and a["start_ts"] <= inc["end_ts"] + gap and a["end_ts"] >= inc["start_ts"] - gap
+            )
+            same_wave = (
+                district is not None
+                and inc["district"] == district
+                and (a["start_ts"] - inc["start_ts"] <= HYDRAULIC_WINDOW)
+            )
+            if same_cause or same_wave:
                 inc["members"].append(a)
                 inc["end_ts"] = max(inc["end_ts"], a["end_ts"])
                 break
         else:
-            incidents.append({"key": key, "start_ts": a["start_ts"], "end_ts": a["end_ts"], "members": [a]})
+            incidents.append(
+                {"key": key, "district": district, "start_ts": a["start_ts"], "end_ts": a["end_ts"], "members": [a]}
+            )
     out = []
     for inc in incidents:
-        lead = max(inc["members"], key=lambda m: (SEVERITY_RANK.get(m["severity"], 0), m["anomaly_id"]))
+        lead = max(
+            inc["members"],
+            key=lambda m: (
+                inc["district"] is not None and m["anomaly_type"] == detectors.BURST,
+                SEVERITY_RANK.get(m["severity"], 0),
+                m["anomaly_id"],
+            ),
+        )
         out.append(
             {
                 **lead,
@@ -100,6 +137,8 @@ def group(anomalies: list[dict], gap: dt.timedelta = dt.timedelta(minutes=30)) -
                 "end_ts": inc["end_ts"],
                 "members": sorted(m["anomaly_id"] for m in inc["members"]),
                 "metrics": sorted({m["metric"] for m in inc["members"] if m.get("metric")}),
+                "nodes": sorted({m["node_id"] for m in inc["members"] if m.get("node_id")}),
+                "types": sorted({m["anomaly_type"] for m in inc["members"]}),
             }
         )
     return sorted(out, key=lambda x: x["start_ts"], reverse=True)

@@ -30,16 +30,30 @@ def as_incidents(items: list[dict], now: dt.datetime) -> list[dict]:
     """incidents.group on the API's rows (ISO times); an end in the future is shown as now."""
     rows = [{**a, "start_ts": _ts(a["start_ts"]), "end_ts": min(_ts(a.get("end_ts")) or now, now)} for a in items]
     grouped = incidents.group(rows)
+    by_id = {a["anomaly_id"]: a for a in rows}
     for g in grouped:
-        g["members"] = (
-            ", ".join(present.metric_label(m, with_unit=False) for m in g["metrics"])
-            if len(g["members"]) > 1
-            else present.metric_label(g["metric"], with_unit=False)
-            if g.get("metric")
-            else "—"
-        )
+        g["member_ids"] = g["members"]
+        g["member_status"] = {i: by_id[i]["status"] for i in g["members"]}
+        g["members"] = symptoms(g, [by_id[i] for i in g["members"]])
         g["start_ts"], g["end_ts"] = g["start_ts"].isoformat(), g["end_ts"].isoformat()  # fmt: skip
     return grouped
+
+
+def symptoms(incident: dict, members: list[dict]) -> str:
+    """What an incident is made of, for people: a probe's outage lists its parameters; the
+    hydraulic symptoms of one burst say what was seen where ("burst: district inflow ·
+    pressure drop: SEL-PL-01, SEL-PL-02")."""
+    if len(members) > 1 and len({m.get("node_id") for m in members}) > 1:
+        seen: dict[str, list[str]] = {}
+        for m in sorted(members, key=lambda m: (m["anomaly_type"] != "burst", m.get("node_id") or "")):
+            where = m.get("node_id") or "district inflow"
+            what = seen.setdefault(str(m["anomaly_type"]).replace("_", " "), [])
+            if where not in what:
+                what.append(where)
+        return " · ".join(f"{what}: {', '.join(where)}" for what, where in seen.items())
+    if len(members) > 1:
+        return ", ".join(present.metric_label(m, with_unit=False) for m in incident["metrics"])
+    return present.metric_label(incident["metric"], with_unit=False) if incident.get("metric") else "—"
 
 
 def main() -> None:
@@ -107,8 +121,9 @@ def detail(anomaly_id: int, a: dict) -> None:
             f"estimated loss **{present.number(a['estimated_flow_l_s'], 'l/s', 1)}**, "
             f"**{present.number(a.get('estimated_volume_m3'), 'm³', 0)}** lost so far"
         )
-    if a.get("members") and "," in str(a["members"]):
-        lines.append(f"one incident: {a['members']}")
+    if len(a.get("member_ids") or []) > 1:
+        ids = ", ".join(f"#{i}" for i in a["member_ids"])
+        lines.append(f"one incident of {len(a['member_ids'])} anomalies ({ids}): {a['members']}")
     if a.get("assigned_to"):
         lines.append(f"assigned to **{a['assigned_to']}**")
     if a.get("resolution"):
@@ -164,41 +179,49 @@ def localisation(results) -> None:
 
 
 def actions(anomaly_id: int, a: dict) -> None:
-    """Operator and admin only; each confirms and keeps this event selected."""
+    """Operator and admin only; each confirms and keeps this event selected. Acknowledge,
+    resolve, reopen and assign act on every anomaly of the incident (one root cause, one
+    action); a comment goes on the incident's lead."""
     if not ui.role_at_least("operator") or ui.source().read_only:
         return
+    statuses = a.get("member_status") or {anomaly_id: a["status"]}
     b = st.columns(3)
     if a["status"] == "open" and b[0].button("Acknowledge", key=f"ack{anomaly_id}"):
-        _act("acknowledge", anomaly_id)
+        _act("acknowledge", anomaly_id, [i for i, s in statuses.items() if s == "open"])
     if a["status"] != "resolved" and b[1].button("Resolve", key=f"res{anomaly_id}"):
-        _act("resolve", anomaly_id)
+        _act("resolve", anomaly_id, [i for i, s in statuses.items() if s != "resolved"])
     if a["status"] == "resolved" and b[2].button("Reopen", key=f"reo{anomaly_id}"):
-        _act("reopen", anomaly_id)
+        _act("reopen", anomaly_id, [i for i, s in statuses.items() if s == "resolved"])
     with st.form(f"work{anomaly_id}", clear_on_submit=True):
         c = st.columns(2)
         assignee = c[0].text_input("Assign to (username)")
         note = c[1].text_input("Comment")
         if st.form_submit_button("Save"):
             if assignee.strip():
-                _act("assign", anomaly_id, assignee.strip())
+                _act("assign", anomaly_id, list(statuses), assignee.strip())
             if note.strip():
-                _act("comment", anomaly_id, note.strip())
+                _act("comment", anomaly_id, [anomaly_id], note.strip())
 
 
 DONE = {"acknowledge": "acknowledged", "resolve": "resolved", "reopen": "reopened", "assign": "assigned",
         "comment": "commented"}  # fmt: skip
 
 
-def _act(action: str, anomaly_id: int, *args) -> None:
+def _act(action: str, anomaly_id: int, ids: list[int], *args) -> None:
+    """The action on each of `ids` (the incident's members it applies to), then a
+    confirmation naming the incident by its lead, and the same event kept selected."""
+    ids = [anomaly_id, *sorted(i for i in ids if i != anomaly_id)] if anomaly_id in ids else sorted(ids)
     try:
-        getattr(ui.source(), action)(anomaly_id, *args)
+        for i in ids:
+            getattr(ui.source(), action)(i, *args)
     except ui.data.Unavailable as exc:
         st.error(f"{action} failed: {exc}")
         return
     st.cache_data.clear()
     who = st.session_state["user"]["username"]
+    what = f"Anomaly #{anomaly_id}" if len(ids) <= 1 else f"Incident #{anomaly_id} ({len(ids)} anomalies)"
     st.session_state[FLASH_KEY] = (
-        f"Anomaly #{anomaly_id} {DONE[action]}{' to ' + args[0] if action == 'assign' else ''} by {who} at "
+        f"{what} {DONE[action]}{' to ' + args[0] if action == 'assign' else ''} by {who} at "
         f"{present.local_time(ui.now(), ui.tz())}."
     )
     st.session_state[KEEP_KEY] = anomaly_id  # stay on this event

@@ -1,7 +1,9 @@
 """End to end: the API (real HTTP), `streamlit run dashboard/app.py` on a free port and
 headless Debian Chromium driven over the DevTools protocol: log in, visit every view,
 screenshot each (kept in test-artifacts/screenshots/, gitignored), fail on any Streamlit
-exception box, on "None", raw column names, UTC "Z" times or "degC" on screen; then an alert
+exception box, on "None", raw column names, UTC "Z" times or "degC" on screen, in the page
+text and in the tables' cells (read from the grid's accessible table: st.dataframe draws on a
+canvas); then an alert
 published by a job reaches the open page as a banner without a reload. Bounded to about 2 min."""
 
 from __future__ import annotations
@@ -108,6 +110,12 @@ SETTLED = """(() => {
   const running = document.querySelector('[data-testid="stStatusWidget"]');
   return h1 && !running ? h1.innerText : null;
 })()"""
+# st.dataframe draws its cells on a canvas (not in innerText); glide-data-grid keeps an
+# accessible <table role="grid"> inside it with the header and the rows in view
+TABLES = """[...document.querySelectorAll('[data-testid="stMain"] [data-testid="stDataFrame"] table[role="grid"]')]
+  .map(t => ({header: [...t.querySelectorAll('thead th')].map(c => c.textContent.trim()),
+              rows: [...t.querySelectorAll('tbody tr')]
+                .map(r => [...r.querySelectorAll('td')].map(c => c.textContent.trim()))}))"""
 FILL = """(() => {
   const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
   const inputs = document.querySelectorAll('[data-testid="stForm"] input');
@@ -143,7 +151,7 @@ async def drive(ws_url: str, url: str, username: str, shots: Path, raise_alert=N
             path = shots / f"{title.lower().replace(' ', '_')}.png"
             path.write_bytes(base64.b64decode(shot["data"]))
             text = await page.js("document.querySelector('[data-testid=\"stMain\"]').innerText")
-            found[title] = {"errors": errors, "path": path, "text": text}
+            found[title] = {"errors": errors, "path": path, "text": text, "tables": await page.js(TABLES)}
         if raise_alert is not None:
             # an alert published by a job while the page stays open: the banner, no reload
             started = time.monotonic()
@@ -227,6 +235,23 @@ def test_browser_logs_in_and_visits_every_view_without_an_exception_box(
         text = re.sub(r"/api/v1/\S*", "", page["text"])  # API routes (Performance monitor) are names by design
         assert not RAW_NAMES.findall(text), (title, RAW_NAMES.findall(text))
         assert not UTC_Z.findall(page["text"]), (title, UTC_Z.findall(page["text"]))
+        # the tables' own cells, as the grid holds them
+        for table in page["tables"]:
+            cells = table["header"] + [c for row in table["rows"] for c in row]
+            assert not [c for c in cells if RAW_NAMES.search(c) or UTC_Z.search(c)], (title, table)
+            assert not [c for c in table["header"] if "_" in c], (title, table["header"])
+            times = [c for c in cells if re.search(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:", c)]
+            assert not times, (title, "ISO times on screen", times)
+    tables = {title: page["tables"] for title, page in found.items()}
+    print({title: [(t["header"], len(t["rows"])) for t in ts] for title, ts in tables.items()})
+    assert (
+        tables["Performance monitor"][0]["header"][:2] == ["Job", "Status"] and tables["Performance monitor"][0]["rows"]
+    )
+    anomalies = tables["Anomalies"][0]
+    start = anomalies["header"].index("Start")
+    assert anomalies["rows"] and all(
+        re.fullmatch(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}", r[start]) for r in anomalies["rows"]
+    )
     assert "critical alert: burst at N1" in banner["text"] and banner["seconds"] < 30
     assert "Active nodes" in found["Overview"]["text"]
     assert " / 2" in found["Overview"]["text"]  # two nodes in this tenant

@@ -52,6 +52,36 @@ def test_a_probes_outage_is_one_incident_listing_its_metrics():
     assert outage["members"] == [10, 11, 12, 13, 14] and len(outage["metrics"]) == 5
 
 
+def test_the_hydraulic_symptoms_of_one_burst_across_loggers_are_one_incident_led_by_the_burst():
+    from dashboard.views.anomalies import symptoms
+
+    # given a burst on D1's inflow at 08:00: its baseline deviation, pressure drops at three
+    # loggers within 20 minutes; and what is not that burst: a drop in D2 at the same time,
+    # a drop in D1 three hours later, a turbidity deviation at a D1 logger during the burst
+    def at(i, kind, start_h, node=None, metric="pressure", district="D1", severity="high"):
+        return {**_a(i, kind, start_h, start_h - 2, node=node, metric=metric, severity=severity),
+                "district_id": district}  # fmt: skip
+
+    burst = at(1, detectors.BURST, 4.0, metric="flow_rate", severity="medium")
+    inflow = at(2, detectors.BASELINE, 4.1, metric="flow_rate")
+    drops = [at(3 + i, detectors.PRESSURE_DROP, 4.0 - i / 6, node=f"P{i}") for i in range(3)]
+    elsewhere = at(10, detectors.PRESSURE_DROP, 4.0, node="Q1", district="D2")
+    later = at(11, detectors.PRESSURE_DROP, 1.0, node="P0")
+    turbidity = at(12, detectors.BASELINE, 3.9, node="P1", metric="turbidity")
+    # when they are grouped
+    grouped = incidents.group([burst, inflow, *drops, elsewhere, later, turbidity])
+    # then the burst and its symptoms are one incident led by the burst, listing its members
+    one = next(g for g in grouped if 1 in g["members"])
+    assert one["members"] == [1, 2, 3, 4, 5] and one["anomaly_id"] == 1 and one["anomaly_type"] == "burst"
+    assert one["nodes"] == ["P0", "P1", "P2"] and one["types"] == ["baseline_deviation", "burst", "pressure_drop"]
+    assert one["start_ts"] == NOW - dt.timedelta(hours=4.1)
+    assert sorted(len(g["members"]) for g in grouped) == [1, 1, 1, 5]
+    members = [burst, inflow, *drops]
+    assert symptoms(one, members) == (
+        "burst: district inflow · baseline deviation: district inflow · pressure drop: P0, P1, P2"
+    )
+
+
 def _insert(api_db, kind, start, end, observed=None, expected=None) -> int:
     with api_db.begin() as conn:
         return conn.execute(
@@ -240,3 +270,56 @@ def test_the_simulators_topology_loads_and_its_pipes_reach_the_map(tmp_path, das
     finally:
         with api_db.begin() as conn:
             conn.execute(sa.text("DELETE FROM network_pipes"))
+
+
+def test_the_event_stream_is_read_as_alerts_keep_alives_and_retries_skipped():
+    from dashboard.live import parse
+
+    lines = ["retry: 3000", "", ": keep-alive", "", "id: 7", "event: alert", 'data: {"type": "burst"}', "",
+             "id: 8", "event: other", "data: {}", ""]  # fmt: skip
+    assert list(parse(lines)) == [{"type": "burst", "alert_id": 7}]
+
+
+def test_the_dashboards_relay_brings_a_published_alert_and_drops_a_refused_token(
+    dashboard_data, api_server, make_user, api_db, database, pubsub_project
+):
+    import time
+
+    from dashboard.live import Relay
+
+    viewer = make_user("viewer")
+    token = requests.post(
+        f"{api_server}/api/v1/auth/login", json={"username": viewer["username"], "password": PASSWORD}, timeout=10
+    ).json()["access_token"]
+    newest = requests.get(
+        f"{api_server}/api/v1/events?after={2**62}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ).json()["newest"]
+    # given a relay for the tenant, lent a session's token
+    relay = Relay(api_server, "abbanoa", after=newest)
+    relay.look("session-1", token)
+    deadline = time.monotonic() + 10
+    while not relay.connected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert relay.connected, relay.error
+    # when a job records and publishes an alert of this tenant and one of another tenant
+    with api_db.begin() as conn:
+        for tenant in ("other", "abbanoa"):
+            record_alert(conn, tenant_id=tenant, idempotency_key=f"relay-test-{tenant}", source="anomaly",
+                         source_id=None, alert_type="pressure_drop", severity="high",
+                         payload={"node_id": "N2", "district_id": "D1"})  # fmt: skip
+    started = time.monotonic()
+    publish_pending(api_db, database)
+    while not relay.since(newest) and time.monotonic() - started < 10:
+        time.sleep(0.1)
+    # then the relay holds this tenant's alert within seconds, and not the other's
+    got = relay.since(newest)
+    assert [(e["type"], e["node_id"]) for e in got] == [("pressure_drop", "N2")], got
+    assert time.monotonic() - started < 5
+    # and a token the API refuses is not lent again: with no other session, the reader stops
+    relay2 = Relay(api_server, "abbanoa", after=newest)
+    relay2.look("session-2", "not-a-token")
+    deadline = time.monotonic() + 10
+    while relay2._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert relay2._thread is None and not relay2.connected
+    relay.leave("session-1")
